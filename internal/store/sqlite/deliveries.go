@@ -1,0 +1,464 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const deliveryColumns = `id, event_id, endpoint_id, account_id, trigger, status, attempts, next_attempt_at,
+	last_status_code, last_error, created_at, updated_at`
+
+func scanDelivery(r interface{ Scan(...any) error }) (*hook.Delivery, error) {
+	var (
+		d                hook.Delivery
+		next             sql.NullInt64
+		code             sql.NullInt64
+		lastErr          sql.NullString
+		created, updated int64
+	)
+	if err := r.Scan(&d.ID, &d.EventID, &d.EndpointID, &d.AccountID, &d.Trigger, &d.Status, &d.Attempts, &next,
+		&code, &lastErr, &created, &updated); err != nil {
+		return nil, err
+	}
+	d.NextAttemptAt = fromNullMS(next)
+	d.LastStatusCode = int(code.Int64)
+	d.LastError = lastErr.String
+	d.CreatedAt, d.UpdatedAt = fromMS(created), fromMS(updated)
+	return &d, nil
+}
+
+func scanDeliveries(rows *sql.Rows) ([]*hook.Delivery, error) {
+	defer rows.Close()
+	var out []*hook.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DeliveryGet implements store.Store.
+func (s *Store) DeliveryGet(ctx context.Context, id string) (*hook.Delivery, error) {
+	return scanDelivery(s.queryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id))
+}
+
+// DeliveryList implements store.Store.
+func (s *Store) DeliveryList(ctx context.Context, p *store.DeliveryListParams) ([]*hook.Delivery, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if p.AccountID != "" {
+		add("account_id = ?", p.AccountID)
+	}
+	if p.EndpointID != "" {
+		add("endpoint_id = ?", p.EndpointID)
+	}
+	if p.EventID != "" {
+		add("event_id = ?", p.EventID)
+	}
+	if p.Status != "" {
+		add("status = ?", p.Status)
+	}
+	if p.After != "" {
+		add("id < ?", p.After)
+	}
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, p.Limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	return scanDeliveries(rows)
+}
+
+const attemptColumns = `id, delivery_id, number, trigger, started_at, duration_ms, status_code, error,
+	response_body, request_headers`
+
+// AttemptList implements store.Store.
+func (s *Store) AttemptList(ctx context.Context, p *store.AttemptListParams) ([]*hook.Attempt, error) {
+	rows, err := s.query(ctx, `SELECT `+attemptColumns+` FROM attempts WHERE delivery_id = ? AND number > ?
+		ORDER BY number LIMIT ?`, p.DeliveryID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*hook.Attempt
+	for rows.Next() {
+		var (
+			a          hook.Attempt
+			started    int64
+			durationMS int64
+			code       sql.NullInt64
+			errText    sql.NullString
+			headers    string
+		)
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Trigger, &started, &durationMS, &code, &errText,
+			&a.ResponseBody, &headers); err != nil {
+			return nil, err
+		}
+		a.StartedAt = fromMS(started)
+		a.Duration = time.Duration(durationMS) * time.Millisecond
+		a.StatusCode = int(code.Int64)
+		a.Error = errText.String
+		if err := json.Unmarshal([]byte(headers), &a.RequestHeaders); err != nil {
+			return nil, fmt.Errorf("attempt %s headers: %w", a.ID, err)
+		}
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
+
+func (w *wtx) insertAttempt(a *hook.Attempt) error {
+	headers, err := marshalJSON(a.RequestHeaders)
+	if err != nil {
+		return err
+	}
+	_, err = w.exec(`INSERT INTO attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.DeliveryID, a.Number, a.Trigger, ms(a.StartedAt), a.Duration.Milliseconds(),
+		nullInt(a.StatusCode), nullString(a.Error), a.ResponseBody, headers)
+	if err != nil {
+		return fmt.Errorf("insert attempt: %w", err)
+	}
+	return nil
+}
+
+// DeliveryRedeliver implements store.Store.
+func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedeliverParams) (*hook.Delivery, error) {
+	var out *hook.Delivery
+	err := s.write(ctx, false, true, func(w *wtx) error {
+		d, err := scanDelivery(w.queryRow(`SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, p.DeliveryID))
+		if err != nil {
+			return err
+		}
+		if d.Trigger == hook.TriggerTest {
+			return hook.Errorf(hook.ENotRedeliverable, "Test deliveries cannot be redelivered; run the test again instead.")
+		}
+		e, err := w.endpointGet(d.EndpointID)
+		if errors.Is(err, store.ErrNotFound) {
+			return hook.Errorf(hook.EEndpointDisabled, "The endpoint of this delivery was deleted.")
+		}
+		if err != nil {
+			return err
+		}
+		if !e.Enabled {
+			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it first.")
+		}
+		var pending int
+		if err := w.queryRow(`SELECT COUNT(*) FROM deliveries WHERE event_id = ? AND endpoint_id = ? AND status = 'pending'`,
+			d.EventID, d.EndpointID).Scan(&pending); err != nil {
+			return err
+		}
+		if pending > 0 {
+			return hook.Errorf(hook.EAlreadyPending, "This event already has a pending delivery to this endpoint.")
+		}
+		ev := &hook.Event{ID: d.EventID, AccountID: d.AccountID}
+		out = newDelivery(ev, d.EndpointID, hook.TriggerRedeliver, p.Now)
+		return w.insertDelivery(out)
+	})
+	return out, err
+}
+
+// DeliveryRecover implements store.Store.
+func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverParams) (int, error) {
+	var n int
+	err := s.write(ctx, false, true, func(w *wtx) error {
+		e, err := w.endpointGet(p.EndpointID)
+		if err != nil {
+			return err
+		}
+		if !e.Enabled {
+			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it before recovering events.")
+		}
+		q := `SELECT id FROM events ev WHERE account_id = ? AND created_at >= ? AND type <> 'webhook.test'`
+		args := []any{e.AccountID, ms(p.Since)}
+		if !slices.Contains(e.EventTypes, hook.AllEventTypes) {
+			q += ` AND type IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(e.EventTypes)), ", ") + `)`
+			for _, t := range e.EventTypes {
+				args = append(args, t)
+			}
+		}
+		q += ` AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id AND d.endpoint_id = ?
+			AND d.status IN ('succeeded', 'pending')) ORDER BY created_at, id`
+		args = append(args, e.ID)
+		rows, err := w.s.wconn.QueryContext(w.ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("select events to recover: %w", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			ev := &hook.Event{ID: id, AccountID: e.AccountID}
+			if err := w.insertDelivery(newDelivery(ev, e.ID, hook.TriggerRecover, p.Now)); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// TestRecord implements store.Store.
+func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error {
+	return s.write(ctx, false, false, func(w *wtx) error {
+		ev := p.Event
+		if _, err := w.exec(`INSERT INTO events (id, account_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+		if err := w.insertDelivery(p.Delivery); err != nil {
+			return err
+		}
+		return w.insertAttempt(p.Attempt)
+	})
+}
+
+// DeliveryClaim implements store.Store.
+//
+// It walks the due part of the queue index in order, skipping endpoints
+// that are full (p.Full) inside the query, and takes at most what
+// p.Capacity allows per endpoint, so one endpoint with a deep backlog
+// cannot fill a claim. A claimed delivery's next_attempt_at becomes the end
+// of its lease: if the claimer dies, the delivery falls due again then.
+func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*store.Claim, error) {
+	var out []*store.Claim
+	err := s.write(ctx, false, false, func(w *wtx) error {
+		out = nil
+		cands, err := w.claimCandidates(p)
+		if err != nil {
+			return err
+		}
+		if len(cands) == 0 {
+			return nil
+		}
+		lease := rand.Int64N(1<<62) + 1
+		taken := make(map[string]int)
+		endpoints := make(map[string]*hook.Endpoint)
+		for _, c := range cands {
+			if len(out) >= p.Limit {
+				break
+			}
+			if p.Capacity != nil && taken[c.endpointID] >= p.Capacity(c.endpointID) {
+				continue
+			}
+			e, ok := endpoints[c.endpointID]
+			if !ok {
+				e, err = w.endpointGet(c.endpointID)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				endpoints[c.endpointID] = e // nil if deleted
+			}
+			if e == nil || !e.Enabled {
+				continue // canceled with the disable; not claimable
+			}
+			d, err := scanDelivery(w.queryRow(`UPDATE deliveries SET lease = ?, next_attempt_at = ? WHERE id = ?
+				RETURNING `+deliveryColumns, lease, ms(p.LeaseUntil), c.id))
+			if err != nil {
+				return fmt.Errorf("lease delivery: %w", err)
+			}
+			cl := &store.Claim{Delivery: d, Lease: lease, URL: e.URL, Keys: hook.LiveKeys(e.Keys, p.Now)}
+			if err := w.queryRow(`SELECT body FROM events WHERE id = ?`, d.EventID).Scan(&cl.Body); err != nil {
+				return fmt.Errorf("read event %s: %w", d.EventID, err)
+			}
+			taken[c.endpointID]++
+			out = append(out, cl)
+		}
+		return nil
+	})
+	return out, err
+}
+
+type candidate struct{ id, endpointID string }
+
+// claimCandidates reads due deliveries in queue order, a few more than
+// asked for so that per-endpoint capacity can be applied.
+func (w *wtx) claimCandidates(p *store.DeliveryClaimParams) ([]candidate, error) {
+	q := `SELECT id, endpoint_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?`
+	args := []any{ms(p.Now)}
+	if len(p.Full) > 0 {
+		q += ` AND endpoint_id NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(p.Full)), ", ") + `)`
+		for _, id := range p.Full {
+			args = append(args, id)
+		}
+	}
+	q += ` ORDER BY next_attempt_at LIMIT ?`
+	args = append(args, 2*p.Limit)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if len(p.Full) == 0 {
+		rows, err = w.query(q, args...) // the common case: one prepared statement
+	} else {
+		rows, err = w.s.wconn.QueryContext(w.ctx, q, args...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select due deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.id, &c.endpointID); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeliveryComplete implements store.Store.
+func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteParams) (*store.DeliveryCompleteResult, error) {
+	var out *store.DeliveryCompleteResult
+	err := s.write(ctx, false, true, func(w *wtx) error {
+		out = &store.DeliveryCompleteResult{}
+		// Endpoint state as this batch changes it.
+		endpoints := make(map[string]*hook.Endpoint)
+		for _, r := range p.Results {
+			var (
+				ds         hook.DeliveryState
+				attempts   int
+				endpointID string
+			)
+			err := w.queryRow(`SELECT status, lease, attempts, endpoint_id FROM deliveries WHERE id = ?`, r.DeliveryID).
+				Scan(&ds.Status, &ds.Lease, &attempts, &endpointID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // pruned meanwhile: nothing to record against
+			}
+			if err != nil {
+				return fmt.Errorf("read delivery: %w", err)
+			}
+			e, ok := endpoints[endpointID]
+			if !ok {
+				e, err = w.endpointGet(endpointID)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				endpoints[endpointID] = e
+			}
+			es := hook.EndpointState{Found: e != nil}
+			if e != nil {
+				es.Enabled, es.ConsecutiveFailures = e.Enabled, e.ConsecutiveFailures
+			}
+			t := hook.Decide(ds, es, *r, p.DisableAfter)
+
+			a := r.Attempt
+			a.DeliveryID, a.Number = r.DeliveryID, attempts+1
+			if err := w.insertAttempt(&a); err != nil {
+				return err
+			}
+			switch {
+			case t.KeepLastError:
+				_, err = w.exec(`UPDATE deliveries SET attempts = attempts + 1, updated_at = ? WHERE id = ?`, ms(p.Now), r.DeliveryID)
+			default:
+				var next, lastErr any
+				switch t.Status {
+				case hook.StatusPending:
+					next, lastErr = ms(t.NextAttemptAt), nullString(a.Error)
+				case hook.StatusCanceled:
+					lastErr = hook.CanceledDisabled
+				default:
+					lastErr = nullString(a.Error)
+				}
+				_, err = w.exec(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
+					last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+					t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID)
+			}
+			if err != nil {
+				return fmt.Errorf("update delivery: %w", err)
+			}
+			if e == nil {
+				continue
+			}
+			if t.SetFailures {
+				e.ConsecutiveFailures = t.Failures
+				if _, err := w.exec(`UPDATE endpoints SET consecutive_failures = ? WHERE id = ?`, t.Failures, e.ID); err != nil {
+					return fmt.Errorf("update endpoint: %w", err)
+				}
+			}
+			if t.Disable != "" {
+				if err := w.disable(e, t.Disable, p.Now); err != nil {
+					return err
+				}
+				if p.OperatorEvents {
+					if err := w.operatorEnqueue(hook.EndpointDisabledEvent(e, p.Now)); err != nil {
+						return err
+					}
+				}
+				out.Disabled = append(out.Disabled, store.DisabledEndpoint{EndpointID: e.ID, AccountID: e.AccountID, Reason: t.Disable})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeliveryRelease implements store.Store.
+func (s *Store) DeliveryRelease(ctx context.Context, p *store.ReleaseParams) error {
+	return s.write(ctx, false, true, func(w *wtx) error {
+		for i, id := range p.DeliveryIDs {
+			if _, err := w.exec(`UPDATE deliveries SET lease = 0, next_attempt_at = ? WHERE id = ? AND lease = ? AND status = 'pending'`,
+				ms(p.Now), id, p.Leases[i]); err != nil {
+				return fmt.Errorf("release delivery: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// DeliveryNextDue implements store.Store.
+func (s *Store) DeliveryNextDue(ctx context.Context, after time.Time) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?`,
+		ms(after)).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	var opNext sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MIN(next_attempt_at) FROM operator_messages WHERE status = 'pending' AND next_attempt_at > ?`,
+		ms(after)).Scan(&opNext); err != nil {
+		return time.Time{}, false, err
+	}
+	switch {
+	case next.Valid && opNext.Valid:
+		return fromMS(min(next.Int64, opNext.Int64)), true, nil
+	case next.Valid:
+		return fromMS(next.Int64), true, nil
+	case opNext.Valid:
+		return fromMS(opNext.Int64), true, nil
+	}
+	return time.Time{}, false, nil
+}

@@ -1,0 +1,178 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// EventCreate implements store.Store.
+func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error) {
+	var out *store.EventCreateResult
+	err := s.write(ctx, true, true, func(w *wtx) error {
+		ev := p.Event
+		if p.IdempotencyKey != "" {
+			prev, err := w.idempotentReplay(p)
+			if err != nil || prev != nil {
+				out = prev
+				return err
+			}
+		}
+		if _, err := w.exec(`INSERT INTO events (id, account_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+		dels, err := w.fanOut(ev)
+		if err != nil {
+			return err
+		}
+		if p.IdempotencyKey != "" {
+			if _, err := w.exec(`INSERT OR REPLACE INTO idempotency_keys (account_id, key, request_hash, event_id, created_at)
+				VALUES (?, ?, ?, ?, ?)`, ev.AccountID, p.IdempotencyKey, p.RequestHash, ev.ID, ms(ev.CreatedAt)); err != nil {
+				return fmt.Errorf("insert idempotency key: %w", err)
+			}
+		}
+		out = &store.EventCreateResult{Event: ev, Deliveries: dels}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// idempotentReplay returns the first answer for p's idempotency key, nil
+// if the key is new (or expired), or an EIdempotencyConflict error.
+func (w *wtx) idempotentReplay(p *store.EventCreateParams) (*store.EventCreateResult, error) {
+	var (
+		hash    []byte
+		eventID string
+		created int64
+	)
+	err := w.queryRow(`SELECT request_hash, event_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?`,
+		p.Event.AccountID, p.IdempotencyKey).Scan(&hash, &eventID, &created)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency key: %w", err)
+	}
+	if !p.Event.CreatedAt.Before(fromMS(created).Add(p.IdempotencyTTL)) {
+		return nil, nil // expired: the key starts afresh
+	}
+	if !bytes.Equal(hash, p.RequestHash) {
+		return nil, hook.FieldErrorf(hook.EIdempotencyConflict, "idempotency_key",
+			"This idempotency key was used within the last 24 hours for a different event or data.")
+	}
+	ev, err := scanEvent(w.queryRow(`SELECT `+eventColumns+` FROM events WHERE id = ?`, eventID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // pruned by retention: start afresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := w.query(`SELECT `+deliveryColumns+` FROM deliveries WHERE event_id = ? AND trigger = 'scheduled' ORDER BY id`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("read deliveries: %w", err)
+	}
+	dels, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, err
+	}
+	return &store.EventCreateResult{Event: ev, Deliveries: dels, Replayed: true}, nil
+}
+
+// fanOut creates a scheduled delivery of ev for every enabled endpoint of
+// its account that subscribes to its type.
+func (w *wtx) fanOut(ev *hook.Event) ([]*hook.Delivery, error) {
+	rows, err := w.query(`SELECT id, event_types FROM endpoints WHERE account_id = ? AND enabled = 1 AND deleted_at IS NULL ORDER BY id`, ev.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("select endpoints: %w", err)
+	}
+	var targets []string
+	for rows.Next() {
+		var id, types string
+		if err := rows.Scan(&id, &types); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		e := hook.Endpoint{ID: id}
+		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("endpoint %s event types: %w", id, err)
+		}
+		if e.Subscribes(ev.Type) {
+			targets = append(targets, id)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	dels := make([]*hook.Delivery, 0, len(targets))
+	for _, epID := range targets {
+		d := newDelivery(ev, epID, hook.TriggerScheduled, ev.CreatedAt)
+		if err := w.insertDelivery(d); err != nil {
+			return nil, err
+		}
+		dels = append(dels, d)
+	}
+	return dels, nil
+}
+
+func newDelivery(ev *hook.Event, endpointID, trigger string, now time.Time) *hook.Delivery {
+	return &hook.Delivery{
+		ID:            hook.NewIDAt(hook.PrefixDelivery, now),
+		EventID:       ev.ID,
+		EndpointID:    endpointID,
+		AccountID:     ev.AccountID,
+		Trigger:       trigger,
+		Status:        hook.StatusPending,
+		NextAttemptAt: now,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+}
+
+func (w *wtx) insertDelivery(d *hook.Delivery) error {
+	_, err := w.exec(`INSERT INTO deliveries (id, event_id, endpoint_id, account_id, trigger, status, attempts,
+		next_attempt_at, last_status_code, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.EventID, d.EndpointID, d.AccountID, d.Trigger, d.Status, d.Attempts, nullMS(d.NextAttemptAt),
+		nullInt(d.LastStatusCode), nullString(d.LastError), ms(d.CreatedAt), ms(d.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert delivery: %w", err)
+	}
+	return nil
+}
+
+const eventColumns = `id, account_id, type, body, created_at`
+
+func scanEvent(r interface{ Scan(...any) error }) (*hook.Event, error) {
+	var ev hook.Event
+	var created int64
+	if err := r.Scan(&ev.ID, &ev.AccountID, &ev.Type, &ev.Body, &created); err != nil {
+		return nil, err
+	}
+	ev.CreatedAt = fromMS(created)
+	return &ev, nil
+}
+
+// EventGet implements store.Store.
+func (s *Store) EventGet(ctx context.Context, id string) (*hook.Event, error) {
+	return scanEvent(s.queryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
+}
+
+// operatorEnqueue stores an operator message, due now.
+func (w *wtx) operatorEnqueue(m hook.OperatorEvent) error {
+	_, err := w.exec(`INSERT INTO operator_messages (id, body, status, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, 'pending', ?, ?, ?)`, m.ID, m.Body, ms(m.CreatedAt), ms(m.CreatedAt), ms(m.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert operator message: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+// Package sqlite is hookd's embedded storage backend: one SQLite file in
+// WAL mode, written by a single connection and read by a small pool.
+//
+// All writes go through one goroutine that owns the writer connection. It
+// takes whatever writes are queued, runs them in one transaction (each in a
+// savepoint, so one failing write does not undo the others) and commits
+// once: group commit. Only transactions that accept events wait for an
+// fsync (synchronous=FULL); claims, results and the rest commit with
+// synchronous=NORMAL, which in WAL mode survives a crash of the process and
+// can lose only the last moments of those to a power cut, which at-least-once
+// delivery tolerates (a lost claim or result means the attempt is made again).
+//
+// SQLite allows one process per database here: Open takes an exclusive lock
+// on a file beside the database, and releases every lease left by an earlier
+// process at start, since no other process can hold one.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hookd/hookd/internal/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// maxBatch bounds how many queued writes share one transaction.
+const maxBatch = 512
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	path   string
+	lock   *os.File
+	rdb    *sql.DB // readers
+	wdb    *sql.DB // the writer's pool of one
+	wconn  *sql.Conn
+	wstmts map[string]*sql.Stmt // owned by the writer goroutine
+	rstmts sync.Map             // query → *sql.Stmt on rdb
+
+	ops     chan *writeOp
+	stop    chan struct{}
+	stopped chan struct{}
+	work    chan struct{}
+
+	closeOnce sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Options configures Open.
+type Options struct {
+	// Readers is the size of the read pool; 0 means 4.
+	Readers int
+	// Now is the time used to release stale leases at open; zero means
+	// time.Now().
+	Now time.Time
+}
+
+// Open opens (creating if needed) the database at path, applies
+// migrations and starts the writer. Close it when done.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Readers <= 0 {
+		opts.Readers = 4
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		path:    path,
+		lock:    lock,
+		wstmts:  make(map[string]*sql.Stmt),
+		ops:     make(chan *writeOp, maxBatch),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+		work:    make(chan struct{}, 1),
+	}
+	if err := s.open(ctx, opts); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	go s.writeLoop()
+	return s, nil
+}
+
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("database %s is in use by another hookd process", strings.TrimSuffix(path, ".lock"))
+		}
+		return nil, fmt.Errorf("lock database: %w", err)
+	}
+	return f, nil
+}
+
+func (s *Store) open(ctx context.Context, opts Options) error {
+	base := "file:" + s.path + "?_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL"
+	var err error
+	s.wdb, err = sql.Open("sqlite", base+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)")
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	s.wconn, err = s.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	// No other process can hold a lease (see lockFile): whatever an
+	// earlier process had claimed is due again now.
+	if _, err := s.wconn.ExecContext(ctx,
+		`UPDATE deliveries SET lease = 0, next_attempt_at = ? WHERE status = 'pending' AND lease <> 0`, ms(opts.Now)); err != nil {
+		return fmt.Errorf("release leases: %w", err)
+	}
+	if _, err := s.wconn.ExecContext(ctx,
+		`UPDATE operator_messages SET lease = 0, next_attempt_at = ? WHERE status = 'pending' AND lease <> 0`, ms(opts.Now)); err != nil {
+		return fmt.Errorf("release leases: %w", err)
+	}
+
+	s.rdb, err = sql.Open("sqlite", base+"&_query_only=1")
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	s.rdb.SetMaxOpenConns(opts.Readers)
+	s.rdb.SetMaxIdleConns(opts.Readers)
+	return nil
+}
+
+// migrate applies the embedded migrations that have not run yet, each in
+// its own transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	c := s.wconn
+	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Strings(names)
+	var current int
+	if err := c.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration name %s", name)
+		}
+		if v <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if err := s.migrateOne(ctx, v, string(body)); err != nil {
+			return fmt.Errorf("migrate %s: %w", filepath.Base(name), err)
+		}
+	}
+	if len(names) > 0 {
+		last, _ := strconv.Atoi(strings.SplitN(filepath.Base(names[len(names)-1]), "_", 2)[0])
+		if current > last {
+			return fmt.Errorf("database schema version %d is newer than this hookd knows (%d): upgrade hookd", current, last)
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrateOne(ctx context.Context, version int, body string) (err error) {
+	c := s.wconn
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if _, err := c.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		version, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	_, err = c.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.rdb.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// WorkAvailable implements store.Store.
+func (s *Store) WorkAvailable() <-chan struct{} { return s.work }
+
+func (s *Store) signalWork() {
+	select {
+	case s.work <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the writer after the writes already queued and closes the
+// database.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
+		err = s.closeDBs()
+	})
+	return err
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, st := range s.wstmts {
+		errs = append(errs, st.Close())
+	}
+	if s.wconn != nil {
+		errs = append(errs, s.wconn.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// rstmt returns the read statement for q, prepared once.
+func (s *Store) rstmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.rstmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.rstmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *row {
+	st, err := s.rstmt(ctx, q)
+	if err != nil {
+		return &row{err: err}
+	}
+	return &row{r: st.QueryRowContext(ctx, args...)}
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := s.rstmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// row is a *sql.Row that may carry an earlier error, and turns
+// sql.ErrNoRows into store.ErrNotFound.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r *row) Scan(dst ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	err := r.r.Scan(dst...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// ms converts t to the Unix milliseconds stored in the database.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts stored Unix milliseconds back to a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullMS is ms for an optional time: NULL for the zero time.
+func nullMS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(v int) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}

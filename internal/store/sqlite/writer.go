@@ -1,0 +1,226 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// errClosed is returned for writes queued after Close.
+var errClosed = errors.New("sqlite store closed")
+
+// writeOp is one write, run by the writer goroutine inside the current
+// batch's transaction.
+type writeOp struct {
+	ctx context.Context
+	fn  func(w *wtx) error
+	// durable asks for the batch's commit to be fsync'd.
+	durable bool
+	// wake signals WorkAvailable after the commit.
+	wake bool
+	err  error
+	done chan struct{}
+}
+
+// write queues fn and waits until its transaction has committed (or
+// failed). fn runs on the writer goroutine and must not call write.
+func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, durable: durable, wake: wake, done: make(chan struct{})}
+	select {
+	case s.ops <- op:
+	case <-s.stop:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the caller must
+	// not report failure for a write that then commits.
+	<-op.done
+	return op.err
+}
+
+func (s *Store) writeLoop() {
+	defer close(s.stopped)
+	batch := make([]*writeOp, 0, maxBatch)
+	for {
+		var first *writeOp
+		select {
+		case first = <-s.ops:
+		case <-s.stop:
+			// Finish what is already queued, then stop.
+			for {
+				select {
+				case op := <-s.ops:
+					s.runBatch(append(batch[:0], op))
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-s.ops:
+				batch = append(batch, op)
+			default:
+				break gather
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+// runBatch runs ops in one transaction and reports each op's outcome.
+func (s *Store) runBatch(ops []*writeOp) {
+	live := ops[:0:0]
+	for _, op := range ops {
+		if err := op.ctx.Err(); err != nil {
+			op.err = err
+			close(op.done)
+			continue
+		}
+		live = append(live, op)
+	}
+	if len(live) == 0 {
+		return
+	}
+	durable, wake := false, false
+	for _, op := range live {
+		durable = durable || op.durable
+	}
+	// Statements run to completion once the batch starts: a caller that
+	// gives up must not break the transaction the others share.
+	ctx := context.Background()
+	w := &wtx{s: s, ctx: ctx}
+	err := s.inTx(ctx, durable, func() error {
+		shared := len(live) > 1
+		for _, op := range live {
+			op.err = s.runOp(w, op, shared)
+			if errors.Is(op.err, errAbortBatch) {
+				return op.err
+			}
+			if !shared && op.err != nil {
+				return errOpFailed
+			}
+		}
+		return nil
+	})
+	for _, op := range live {
+		if err != nil {
+			op.err = err
+		}
+		if op.err == nil && op.wake {
+			wake = true
+		}
+		close(op.done)
+	}
+	if wake {
+		s.signalWork()
+	}
+}
+
+var (
+	// errAbortBatch wraps a failure that left the transaction unusable.
+	errAbortBatch = errors.New("transaction aborted")
+	// errOpFailed rolls back a batch of one whose op failed; the op's
+	// own error is already recorded on it.
+	errOpFailed = errors.New("op failed")
+)
+
+// runOp runs one op, inside a savepoint when it shares the transaction.
+func (s *Store) runOp(w *wtx, op *writeOp, shared bool) error {
+	if !shared {
+		return op.fn(w)
+	}
+	if _, err := w.exec("SAVEPOINT op"); err != nil {
+		return fmt.Errorf("%w: %w", errAbortBatch, err)
+	}
+	err := op.fn(w)
+	if err != nil {
+		if _, rbErr := w.exec("ROLLBACK TO op"); rbErr != nil {
+			return fmt.Errorf("%w: %w", errAbortBatch, rbErr)
+		}
+	}
+	if _, relErr := w.exec("RELEASE op"); relErr != nil {
+		return fmt.Errorf("%w: %w", errAbortBatch, relErr)
+	}
+	return err
+}
+
+// inTx runs fn between BEGIN IMMEDIATE and COMMIT on the writer
+// connection; a single-op batch whose op fails is rolled back.
+func (s *Store) inTx(ctx context.Context, durable bool, fn func() error) (err error) {
+	c := s.wconn
+	if durable {
+		if _, err := c.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+			return fmt.Errorf("set synchronous: %w", err)
+		}
+		defer func() {
+			if _, serr := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); serr != nil && err == nil {
+				err = fmt.Errorf("reset synchronous: %w", serr)
+			}
+		}()
+	}
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := c.ExecContext(ctx, "ROLLBACK"); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+		}
+		if errors.Is(err, errOpFailed) {
+			return nil
+		}
+		return err
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		_, _ = c.ExecContext(ctx, "ROLLBACK")
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// wtx gives an op its statements on the writer connection, prepared once
+// and reused.
+type wtx struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (w *wtx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := w.s.wstmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.s.wconn.PrepareContext(w.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	w.s.wstmts[q] = st
+	return st, nil
+}
+
+func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(w.ctx, args...)
+}
+
+func (w *wtx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := w.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(w.ctx, args...)
+}
+
+func (w *wtx) queryRow(q string, args ...any) *row {
+	st, err := w.stmt(q)
+	if err != nil {
+		return &row{err: err}
+	}
+	return &row{r: st.QueryRowContext(w.ctx, args...)}
+}

@@ -1,0 +1,305 @@
+// Package store is hookd's storage contract: the Store interface that every
+// backend (internal/store/sqlite, internal/store/postgres) implements, the
+// parameter types of its methods, and the errors they return.
+//
+// The contract is backed by a conformance suite, internal/store/storetest,
+// that every backend must pass; extend the suite rather than asserting a
+// behaviour in one backend's tests only. Only hookd's own packages
+// implement Store.
+//
+// Backends own the transactional rules of SPEC §2: an event is stored with
+// its deliveries in one transaction, a disable cancels pending deliveries in
+// the transaction that disables, and a result moves a delivery and its
+// endpoint together (see hook.Decide). Callers pass the current time in
+// every parameter struct that needs it; backends never read the clock.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+// ErrNotFound is returned when the object asked for does not exist (or, for
+// an endpoint, was deleted).
+var ErrNotFound = errors.New("not found")
+
+// Store is the storage contract. Methods are safe for concurrent use.
+type Store interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources; in-flight calls may fail.
+	Close() error
+	// WorkAvailable is signalled (non-blocking, coalesced) after a commit
+	// that made deliveries or operator messages due, on this node and, for
+	// shared backends, on others.
+	WorkAvailable() <-chan struct{}
+
+	AccountCreate(ctx context.Context, a *hook.Account, tokenHash []byte) error
+	// AccountGet returns ErrNotFound if the account does not exist.
+	AccountGet(ctx context.Context, id string) (*hook.Account, error)
+	// AccountByTokenHash returns ErrNotFound if no account has the token.
+	AccountByTokenHash(ctx context.Context, tokenHash []byte) (*hook.Account, error)
+	// AccountSetToken replaces the account's token; the old one stops
+	// working when it returns. ErrNotFound if the account does not exist.
+	AccountSetToken(ctx context.Context, id string, tokenHash []byte) error
+
+	// EndpointCreate stores a new endpoint. A disabled one gets reason
+	// manual (the caller sets DisabledReason and DisabledAt).
+	EndpointCreate(ctx context.Context, e *hook.Endpoint) error
+	// EndpointGet returns ErrNotFound if the endpoint does not exist or
+	// was deleted.
+	EndpointGet(ctx context.Context, id string) (*hook.Endpoint, error)
+	EndpointList(ctx context.Context, p *EndpointListParams) ([]*hook.Endpoint, error)
+	// EndpointUpdate applies p to the endpoint in one transaction (SPEC §2:
+	// manual disable, re-enable) and returns it as stored.
+	EndpointUpdate(ctx context.Context, p *EndpointUpdateParams) (*hook.Endpoint, error)
+	// EndpointDelete deletes the endpoint and cancels its pending
+	// deliveries; the deliveries stay readable.
+	EndpointDelete(ctx context.Context, id string, now time.Time) error
+	// EndpointRotateKey makes p.Key the endpoint's current signing key;
+	// the keys that were current keep signing for p.Overlap, and keys
+	// already expired are dropped.
+	EndpointRotateKey(ctx context.Context, p *EndpointRotateKeyParams) (*hook.Endpoint, error)
+
+	// EventCreate stores an event and, in the same durable transaction,
+	// one scheduled delivery for every enabled endpoint of its account
+	// that subscribes to its type. It returns only once that is committed
+	// to stable storage. With an idempotency key seen for the account
+	// within p.IdempotencyTTL it stores nothing and returns the first
+	// answer (Replayed), or an *hook.Error EIdempotencyConflict when the
+	// request differs.
+	EventCreate(ctx context.Context, p *EventCreateParams) (*EventCreateResult, error)
+	// EventGet returns ErrNotFound if the event does not exist.
+	EventGet(ctx context.Context, id string) (*hook.Event, error)
+
+	DeliveryGet(ctx context.Context, id string) (*hook.Delivery, error)
+	DeliveryList(ctx context.Context, p *DeliveryListParams) ([]*hook.Delivery, error)
+	// AttemptList returns a delivery's attempts in number order.
+	AttemptList(ctx context.Context, p *AttemptListParams) ([]*hook.Attempt, error)
+	// DeliveryRedeliver creates a new pending delivery of the event of
+	// p.DeliveryID to the same endpoint. Errors: ErrNotFound; *hook.Error
+	// EEndpointDisabled, EAlreadyPending, ENotRedeliverable.
+	DeliveryRedeliver(ctx context.Context, p *DeliveryRedeliverParams) (*hook.Delivery, error)
+	// DeliveryRecover creates a recover delivery for every matching event
+	// at or after p.Since that has neither a succeeded nor a pending
+	// delivery to the endpoint, and returns how many. *hook.Error
+	// EEndpointDisabled if the endpoint is disabled.
+	DeliveryRecover(ctx context.Context, p *DeliveryRecoverParams) (int, error)
+	// TestRecord stores a connection test: its webhook.test event, its
+	// finished delivery (trigger test) and its one attempt.
+	TestRecord(ctx context.Context, p *TestRecordParams) error
+
+	// DeliveryClaim leases due pending deliveries of enabled endpoints to
+	// the caller, oldest due first, at most p.Limit, and never more for
+	// one endpoint than p.Capacity allows.
+	DeliveryClaim(ctx context.Context, p *DeliveryClaimParams) ([]*Claim, error)
+	// DeliveryComplete records attempt results in order, applying
+	// hook.Decide to each, in one transaction.
+	DeliveryComplete(ctx context.Context, p *DeliveryCompleteParams) (*DeliveryCompleteResult, error)
+	// DeliveryRelease gives claimed deliveries that were never attempted
+	// back, due at p.Now.
+	DeliveryRelease(ctx context.Context, p *ReleaseParams) error
+	// DeliveryNextDue returns the earliest next_attempt_at after p.After
+	// among pending deliveries, or ok false if there is none.
+	DeliveryNextDue(ctx context.Context, after time.Time) (t time.Time, ok bool, err error)
+
+	// OperatorClaim leases due operator messages (endpoint.disabled,
+	// endpoint.enabled) to the caller.
+	OperatorClaim(ctx context.Context, p *OperatorClaimParams) ([]*OperatorMessage, error)
+	// OperatorComplete records the outcome of operator message attempts.
+	OperatorComplete(ctx context.Context, p *OperatorCompleteParams) error
+
+	// Prune deletes what retention allows (SPEC §7): events older than
+	// p.Before with no pending delivery, their deliveries and attempts,
+	// finished operator messages, expired idempotency keys.
+	Prune(ctx context.Context, p *PruneParams) (*PruneResult, error)
+}
+
+// Page selects a page of a list: items strictly older (smaller id) than
+// After, at most Limit of them.
+type Page struct {
+	After string // an id; empty for the first page
+	Limit int
+}
+
+// EndpointListParams filters endpoints; an empty AccountID lists all.
+type EndpointListParams struct {
+	AccountID string
+	Page
+}
+
+// EndpointUpdateParams changes an endpoint. Nil fields stay as they are.
+type EndpointUpdateParams struct {
+	ID          string
+	URL         *string
+	Description *string
+	EventTypes  []string // nil: unchanged
+	Enabled     *bool
+	Now         time.Time
+	// OperatorEvents enables endpoint.enabled messages on re-enable after
+	// an automatic disable (an operator webhook is configured).
+	OperatorEvents bool
+}
+
+// EndpointRotateKeyParams rotates an endpoint's signing key.
+type EndpointRotateKeyParams struct {
+	ID        string
+	Key       hook.Key // the new current key
+	PublicKey string   // for ed25519 endpoints, the new key's public key
+	Overlap   time.Duration
+	Now       time.Time
+}
+
+// EventCreateParams is a new event and its idempotency data.
+type EventCreateParams struct {
+	Event *hook.Event
+	// IdempotencyKey, when not empty, makes the call idempotent per
+	// account within IdempotencyTTL; RequestHash identifies the request
+	// (event type and data) so a reuse with other content is a conflict.
+	IdempotencyKey string
+	RequestHash    []byte
+	IdempotencyTTL time.Duration
+}
+
+// EventCreateResult is the answer to EventCreate.
+type EventCreateResult struct {
+	Event      *hook.Event
+	Deliveries []*hook.Delivery // the scheduled deliveries the event got
+	Replayed   bool             // an earlier request with the same key
+}
+
+// DeliveryListParams filters deliveries; empty fields do not filter.
+type DeliveryListParams struct {
+	AccountID  string
+	EndpointID string
+	EventID    string
+	Status     string
+	Page
+}
+
+// AttemptListParams selects a delivery's attempts, in number order: After
+// is an attempt number (0 for the first page).
+type AttemptListParams struct {
+	DeliveryID string
+	After      int
+	Limit      int
+}
+
+// DeliveryRedeliverParams asks for a new delivery of a delivery's event.
+type DeliveryRedeliverParams struct {
+	DeliveryID string
+	Now        time.Time
+}
+
+// DeliveryRecoverParams asks for recover deliveries to an endpoint.
+type DeliveryRecoverParams struct {
+	EndpointID string
+	Since      time.Time // already clamped by the caller
+	Now        time.Time
+}
+
+// TestRecordParams is a finished connection test.
+type TestRecordParams struct {
+	Event    *hook.Event
+	Delivery *hook.Delivery
+	Attempt  *hook.Attempt
+}
+
+// DeliveryClaimParams asks for due work.
+type DeliveryClaimParams struct {
+	Now        time.Time
+	LeaseUntil time.Time
+	Limit      int
+	// Capacity returns how many more attempts endpoint id may start on
+	// this node; deliveries beyond it stay unclaimed.
+	Capacity func(endpointID string) int
+	// Full lists endpoints whose Capacity is zero, so backends can skip
+	// them in the query instead of reading their rows.
+	Full []string
+}
+
+// Claim is a leased delivery with everything needed to attempt it.
+type Claim struct {
+	Delivery *hook.Delivery
+	Lease    int64
+	Body     []byte     // the event envelope
+	URL      string     // the endpoint's URL
+	Keys     []hook.Key // the endpoint's live signing keys, newest first
+}
+
+// DeliveryCompleteParams carries attempt results in the order they ended.
+type DeliveryCompleteParams struct {
+	Results      []*hook.Result
+	Now          time.Time
+	DisableAfter int
+	// OperatorEvents enables endpoint.disabled messages.
+	OperatorEvents bool
+}
+
+// DeliveryCompleteResult tells what the results did beyond the deliveries.
+type DeliveryCompleteResult struct {
+	Disabled []DisabledEndpoint
+}
+
+// DisabledEndpoint is an endpoint that a result disabled.
+type DisabledEndpoint struct {
+	EndpointID string
+	AccountID  string
+	Reason     string
+}
+
+// ReleaseParams gives back claimed work.
+type ReleaseParams struct {
+	DeliveryIDs []string
+	Leases      []int64 // parallel to DeliveryIDs
+	Now         time.Time
+}
+
+// OperatorMessage is an endpoint.disabled/endpoint.enabled event on its
+// way to the operator webhook.
+type OperatorMessage struct {
+	ID       string // the event id, also webhook-id
+	Body     []byte
+	Attempts int
+	Lease    int64
+}
+
+// OperatorClaimParams asks for due operator messages.
+type OperatorClaimParams struct {
+	Now        time.Time
+	LeaseUntil time.Time
+	Limit      int
+}
+
+// OperatorCompleteParams records operator message attempts.
+type OperatorCompleteParams struct {
+	Results []*OperatorResult
+	Now     time.Time
+}
+
+// OperatorResult is the outcome of one operator message attempt.
+type OperatorResult struct {
+	ID      string
+	Lease   int64
+	OK      bool
+	Error   string
+	RetryAt time.Time // zero: no retry remains
+}
+
+// PruneParams bounds a retention pass.
+type PruneParams struct {
+	Before time.Time // events accepted before this go
+	// IdempotencyBefore: idempotency keys first used before this go.
+	IdempotencyBefore time.Time
+	Limit             int // at most this many events per call
+}
+
+// PruneResult counts what a retention pass deleted.
+type PruneResult struct {
+	Events     int
+	Deliveries int
+	Attempts   int
+}

@@ -1,0 +1,124 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Envelope is a stored event: the body hookd delivers to endpoints.
+type Envelope struct {
+	// ID is the event id, sent as the webhook-id header of every delivery.
+	ID string `json:"id"`
+	// Event is the event type, such as "call.received".
+	Event string `json:"event"`
+	// Timestamp is when hookd accepted the event.
+	Timestamp time.Time `json:"timestamp"`
+	AccountID string    `json:"account_id"`
+	// Data is the event's data as stored.
+	Data json.RawMessage `json:"data"`
+}
+
+// EventType is an entry of the event catalogue.
+type EventType struct {
+	Event       string `json:"event"`
+	Description string `json:"description"`
+	// Schema is the JSON Schema that an event's data must match.
+	Schema json.RawMessage `json:"schema"`
+	// Example is a valid data object.
+	Example json.RawMessage `json:"example"`
+}
+
+// SubmitEventParams is an event for SubmitEvent.
+type SubmitEventParams struct {
+	AccountID string
+	// Event is the event type, such as "sms.received".
+	Event string
+	// Data is marshalled as JSON; a json.RawMessage is sent as it is
+	// (compacted), which keeps numbers' digits exact. Note that a []byte
+	// is marshalled as a base64 string, not as JSON.
+	Data any
+	// IdempotencyKey, if set, is sent as the Idempotency-Key header: the
+	// same key for the same account within 24 hours answers with the
+	// first result instead of storing a second event.
+	IdempotencyKey string
+}
+
+// SubmitEventResult is the answer to SubmitEvent.
+type SubmitEventResult struct {
+	// ID is the event id.
+	ID string `json:"id"`
+	// Deliveries holds one delivery per endpoint the event goes to; it is
+	// empty if no enabled endpoint subscribes to the event.
+	Deliveries []DeliveryRef `json:"deliveries"`
+	// Replayed reports that the idempotency key had been seen: the server
+	// answered 200 with the first result, instead of 202, and stored
+	// nothing new.
+	Replayed bool `json:"-"`
+}
+
+// DeliveryRef names a delivery created for a submitted event.
+type DeliveryRef struct {
+	ID         string `json:"id"`
+	EndpointID string `json:"endpoint_id"`
+}
+
+// SubmitEvent stores an event and schedules its delivery to the account's
+// matching endpoints (POST /v1/events). It needs the admin token.
+//
+// Data that does not match the event type's schema is CodeInvalidEvent, an
+// unknown type CodeUnknownEventType, a reused idempotency key with other
+// data CodeIdempotencyConflict, and a body over the server's limit
+// CodePayloadTooLarge.
+func (c *Client) SubmitEvent(ctx context.Context, p SubmitEventParams) (*SubmitEventResult, error) {
+	body := struct {
+		AccountID string `json:"account_id"`
+		Event     string `json:"event"`
+		Data      any    `json:"data,omitempty"`
+	}{p.AccountID, p.Event, p.Data}
+	var res SubmitEventResult
+	status, err := c.call(ctx, request{
+		method: http.MethodPost, path: []string{"v1", "events"}, body: body, idempotencyKey: p.IdempotencyKey,
+	}, &res)
+	if err != nil {
+		return nil, err
+	}
+	res.Replayed = status == http.StatusOK
+	return &res, nil
+}
+
+// GetEvent returns a stored event (GET /v1/events/{id}).
+func (c *Client) GetEvent(ctx context.Context, id string) (*Envelope, error) {
+	var e Envelope
+	if _, err := c.call(ctx, request{method: http.MethodGet, path: []string{"v1", "events", id}}, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// GetEventRaw returns the stored envelope of an event exactly as hookd
+// stored it: the bytes it delivers and signs.
+func (c *Client) GetEventRaw(ctx context.Context, id string) ([]byte, error) {
+	_, data, err := c.do(ctx, request{method: http.MethodGet, path: []string{"v1", "events", id}})
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// EventTypes returns the catalogue of event types that endpoints can
+// subscribe to and producers can submit (GET /v1/event-types). Any valid
+// token may call it.
+func (c *Client) EventTypes(ctx context.Context) ([]EventType, error) {
+	var types []EventType
+	for t, err := range all(ListParams{}, func(p ListParams) (*Page[EventType], error) {
+		return getPage[EventType](ctx, c, []string{"v1", "event-types"}, p.values())
+	}) {
+		if err != nil {
+			return nil, err
+		}
+		types = append(types, t)
+	}
+	return types, nil
+}

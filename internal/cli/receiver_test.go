@@ -1,0 +1,144 @@
+package cli_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/webhook"
+)
+
+// received is one request a receiver got.
+type received struct {
+	N        int // 1-based, in arrival order
+	Path     string
+	Header   http.Header
+	Body     []byte
+	At       time.Time
+	Verified error // the signature check against the endpoint secret
+}
+
+// reply is what a receiver answers; the zero value is 200.
+type reply struct {
+	Status int
+	Header map[string]string
+	Body   string
+	// Wait blocks the answer until the channel closes (a hanging receiver).
+	Wait <-chan struct{}
+}
+
+// receiver is a real HTTPS server on loopback that records what hookd
+// sends and answers as the test says.
+type receiver struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu          sync.Mutex
+	verifier    *webhook.Verifier
+	all         []*received
+	respond     func(n int) reply
+	inflight    int
+	maxInflight int
+
+	got chan *received
+}
+
+func newReceiver(t *testing.T, respond func(n int) reply) *receiver {
+	t.Helper()
+	r := &receiver{t: t, respond: respond, got: make(chan *received, 10000)}
+	r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// always answers every request with the same reply.
+func always(rep reply) func(int) reply { return func(int) reply { return rep } }
+
+func (r *receiver) URL() string { return r.srv.URL + "/hooks" }
+
+func (r *receiver) setSecret(keys ...string) {
+	v, err := webhook.NewVerifier(keys, nil)
+	if err != nil {
+		r.t.Fatalf("verifier: %v", err)
+	}
+	r.mu.Lock()
+	r.verifier = v
+	r.mu.Unlock()
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	rec := &received{N: len(r.all) + 1, Path: req.URL.Path, Header: req.Header.Clone(), Body: body, At: time.Now()}
+	if r.verifier != nil {
+		rec.Verified = r.verifier.Verify(req.Header, body)
+	}
+	r.all = append(r.all, rec)
+	r.inflight++
+	r.maxInflight = max(r.maxInflight, r.inflight)
+	respond := r.respond
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.inflight--
+		r.mu.Unlock()
+	}()
+	r.got <- rec
+
+	rep := reply{}
+	if respond != nil {
+		rep = respond(rec.N)
+	}
+	if rep.Wait != nil {
+		select {
+		case <-rep.Wait:
+		case <-req.Context().Done():
+			panic(http.ErrAbortHandler) // answer nothing at all
+		}
+	}
+	for k, v := range rep.Header {
+		w.Header().Set(k, v)
+	}
+	if rep.Status == 0 {
+		rep.Status = http.StatusOK
+	}
+	w.WriteHeader(rep.Status)
+	io.WriteString(w, rep.Body)
+}
+
+// next returns the next request, failing the test after 20 s.
+func (r *receiver) next() *received {
+	r.t.Helper()
+	select {
+	case rec := <-r.got:
+		return rec
+	case <-time.After(20 * time.Second):
+		r.t.Fatalf("receiver %s: no request within 20s", r.srv.URL)
+		return nil
+	}
+}
+
+// none asserts no request arrives within d.
+func (r *receiver) none(d time.Duration) {
+	r.t.Helper()
+	select {
+	case rec := <-r.got:
+		r.t.Fatalf("receiver got an unexpected request: %s", rec.Body)
+	case <-time.After(d):
+	}
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.all)
+}
+
+func (r *receiver) peak() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.maxInflight
+}

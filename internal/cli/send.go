@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/version"
+)
+
+func runSend(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("hookd send", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	url := fs.String("url", "http://localhost:8080", "hookd's API address (env HOOKD_URL)")
+	token := fs.String("admin-token", "", "the admin token (env HOOKD_ADMIN_TOKEN)")
+	account := fs.String("account", "", "the account the event is for (acc_…)")
+	event := fs.String("event", "", "event type: call.received or sms.received")
+	dataFile := fs.String("data", "", "file with the event's data as JSON, - for standard input; default: the catalogue's example")
+	key := fs.String("idempotency-key", "", "send it again with the same key and no second event is made")
+	if err := config.ParseFlags(fs, args, env.Getenv); err != nil {
+		return flagErr(err)
+	}
+	switch {
+	case *account == "":
+		return errors.New("--account acc_… is required")
+	case *event == "":
+		return errors.New("--event is required (call.received or sms.received)")
+	case *token == "":
+		return errors.New("--admin-token (or HOOKD_ADMIN_TOKEN) is required")
+	}
+	c, err := client.New(*url, *token, client.WithUserAgent(version.UserAgent()))
+	if err != nil {
+		return err
+	}
+	var data json.RawMessage
+	switch *dataFile {
+	case "":
+		types, err := c.EventTypes(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range types {
+			if t.Event == *event {
+				data = t.Example
+			}
+		}
+		if data == nil {
+			return fmt.Errorf("no example for event type %q; pass --data", *event)
+		}
+	case "-":
+		if data, err = io.ReadAll(io.LimitReader(env.Stdin, 64<<20)); err != nil {
+			return err
+		}
+	default:
+		if data, err = os.ReadFile(*dataFile); err != nil {
+			return err
+		}
+	}
+	res, err := c.SubmitEvent(ctx, client.SubmitEventParams{AccountID: *account, Event: *event, Data: data, IdempotencyKey: *key})
+	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Field != "" {
+			return fmt.Errorf("%s (%s): %s", ce.Code, ce.Field, ce.Message)
+		}
+		return err
+	}
+	verb := "accepted"
+	if res.Replayed {
+		verb = "already accepted (same idempotency key)"
+	}
+	fmt.Fprintf(env.Stdout, "event %s %s, %d deliveries\n", res.ID, verb, len(res.Deliveries))
+	for _, d := range res.Deliveries {
+		fmt.Fprintf(env.Stdout, "  delivery %s → endpoint %s\n", d.ID, d.EndpointID)
+	}
+	return nil
+}

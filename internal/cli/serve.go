@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd/internal/catalog"
+	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/delivery"
+	"github.com/hookd/hookd/internal/httpapi"
+	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/netguard"
+	"github.com/hookd/hookd/internal/retention"
+	"github.com/hookd/hookd/internal/service"
+	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/sqlite"
+	"github.com/hookd/hookd/internal/version"
+	"github.com/hookd/hookd/webhook"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func runServe(ctx context.Context, args []string, env Env) error {
+	cfg, err := config.Parse("hookd serve", args, env.Getenv, env.Stderr)
+	if err != nil {
+		return flagErr(err)
+	}
+	logger := newLogger(env.Stderr, cfg.LogLevel, cfg.LogFormat)
+	n, err := StartNode(ctx, cfg, NodeOptions{Stdout: env.Stdout, Logger: logger})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("shutting down: finishing attempts under way")
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.AttemptTimeout+15*time.Second)
+	defer cancel()
+	return n.Stop(stopCtx)
+}
+
+func runMigrate(ctx context.Context, args []string, env Env) error {
+	cfg := &config.Config{}
+	fs := cfg.FlagSet("hookd migrate", env.Stderr)
+	if err := config.ParseFlags(fs, args, env.Getenv); err != nil {
+		return flagErr(err)
+	}
+	st, err := openStore(ctx, cfg, time.Now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "database schema is up to date")
+	return st.Close()
+}
+
+// NodeOptions are what tests (and embedders) can set beyond Config.
+type NodeOptions struct {
+	Stdout io.Writer
+	Logger *slog.Logger
+	// RootCAs verifies receivers; nil means the system roots.
+	RootCAs *x509.CertPool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Node is a running hookd serve: store, dispatcher, API server.
+type Node struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	store      store.Store
+	dispatcher *delivery.Dispatcher
+	pruner     *retention.Pruner
+	server     *http.Server
+	metricsSrv *http.Server
+	ln         net.Listener
+	serveErr   chan error
+}
+
+// StartNode opens the store (creating the schema), starts delivering and
+// starts serving the API. Stop it with Stop.
+func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *Node, err error) {
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	n := &Node{cfg: cfg, log: opts.Logger, serveErr: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			n.closeAll()
+		}
+	}()
+
+	adminToken, generated, err := ensureAdminToken(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n.store, err = openStore(ctx, cfg, opts.Now); err != nil {
+		return nil, err
+	}
+	cat, err := catalog.New()
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New()
+	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateTargets, Allow: cfg.TargetCIDRs}
+	sender := delivery.NewSender(delivery.SenderConfig{
+		Timeout: cfg.AttemptTimeout, Guard: guard, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
+
+	svc, err := service.New(service.Config{
+		Store: n.store, Catalog: cat, Sender: sender, Guard: guard, AllowHTTP: cfg.AllowHTTP,
+		AdminToken: adminToken, SecretOverlap: cfg.SecretOverlap, Retention: cfg.Retention,
+		OperatorEvents: cfg.OperatorWebhook != "", Now: opts.Now, Logger: opts.Logger, Metrics: m,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	dcfg := delivery.Config{
+		Store:   n.store,
+		Sender:  sender,
+		Policy:  delivery.RetryPolicy{MaxRetries: cfg.MaxRetries, Base: cfg.RetryBase, Factor: cfg.RetryFactor, Jitter: 0.1},
+		Workers: cfg.Concurrency, EndpointConcurrency: cfg.EndpointConcurrency,
+		DisableAfter: cfg.DisableAfter, Lease: cfg.Lease, OpenKey: svc.OpenKey,
+		Now: opts.Now, Logger: opts.Logger, Metrics: m,
+	}
+	if cfg.DisableAfter == 0 {
+		dcfg.DisableAfter = -1 // the flag's 0 means never
+	}
+	if cfg.OperatorWebhook != "" {
+		dcfg.OperatorURL = cfg.OperatorWebhook
+		if dcfg.OperatorSigner, err = webhook.NewSigner(cfg.OperatorWebhookSecret); err != nil {
+			return nil, fmt.Errorf("--operator-webhook-secret: %w", err)
+		}
+		// The operator sets this URL: no SSRF guard (SPEC §2).
+		dcfg.OperatorSender = delivery.NewSender(delivery.SenderConfig{
+			Timeout: cfg.AttemptTimeout, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
+	}
+	if n.dispatcher, err = delivery.New(dcfg); err != nil {
+		return nil, err
+	}
+	if err := n.dispatcher.Start(ctx); err != nil {
+		return nil, err
+	}
+	n.pruner = &retention.Pruner{Store: n.store, Retention: cfg.Retention, IdempotencyTTL: service.IdempotencyTTL,
+		Now: opts.Now, Logger: opts.Logger}
+	n.pruner.Start(ctx)
+
+	api := httpapi.New(httpapi.Config{
+		Service: svc, Ready: n.store.Ping, MaxEventBytes: cfg.MaxEventBytes,
+		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m,
+	})
+	n.server = &http.Server{
+		Handler: api,
+		// Bounded so that slow clients cannot pin connections; the write
+		// timeout leaves room for a connection test (attempt timeout).
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.AttemptTimeout + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	if n.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		n.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		n.ln = tls.NewListener(n.ln, n.server.TLSConfig)
+	}
+	go func() { n.serveErr <- n.server.Serve(n.ln) }()
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+		n.metricsSrv = &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
+		}
+		go func() { n.serveErr <- n.metricsSrv.Serve(mln) }()
+	}
+
+	kind, where := cfg.Backend()
+	if kind == config.BackendPostgres {
+		where = "PostgreSQL"
+	}
+	base := scheme + "://" + displayAddr(n.ln.Addr().String())
+	fmt.Fprintf(opts.Stdout, "hookd %s listening on %s (storage: %s %s)\n", version.Version, base, kind, where)
+	switch {
+	case generated:
+		fmt.Fprintf(opts.Stdout, "Admin token (shown once, saved in %s):\n  %s\n", adminTokenPath(cfg), adminToken)
+	case cfg.AdminToken == "":
+		fmt.Fprintf(opts.Stdout, "Admin token: in %s\n", adminTokenPath(cfg))
+	}
+	fmt.Fprintf(opts.Stdout, "API: %s/v1/  health: %s/healthz  metrics: %s/metrics\n", base, base, base)
+	fmt.Fprintf(opts.Stdout, "Next: create an account with POST %s/v1/accounts (see the README's quickstart)\n", base)
+	opts.Logger.Info("started", slog.String("addr", n.ln.Addr().String()), slog.String("storage", kind),
+		slog.Bool("allow_private_targets", cfg.AllowPrivateTargets), slog.Bool("allow_http", cfg.AllowHTTP))
+	return n, nil
+}
+
+// Addr is the address the API listens on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// Stop shuts down gracefully: stop taking requests, stop claiming, finish
+// the attempts under way and write their results, close the store.
+func (n *Node) Stop(ctx context.Context) error {
+	var errs []error
+	if err := n.server.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop API: %w", err))
+	}
+	if n.metricsSrv != nil {
+		n.metricsSrv.Shutdown(ctx)
+	}
+	n.dispatcher.Stop()
+	n.pruner.Stop()
+	if err := n.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	n.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// closeAll releases what a failed StartNode had opened.
+func (n *Node) closeAll() {
+	if n.server != nil && n.ln != nil {
+		n.server.Close()
+	}
+	if n.dispatcher != nil {
+		n.dispatcher.Stop()
+	}
+	if n.pruner != nil {
+		n.pruner.Stop()
+	}
+	if n.store != nil {
+		n.store.Close()
+	}
+}
+
+func openStore(ctx context.Context, cfg *config.Config, now func() time.Time) (store.Store, error) {
+	kind, where := cfg.Backend()
+	switch kind {
+	case config.BackendSQLite:
+		return sqlite.Open(ctx, where, sqlite.Options{Now: now()})
+	case config.BackendPostgres:
+		return nil, errors.New("PostgreSQL support is not built yet")
+	}
+	return nil, fmt.Errorf("--db: unsupported database %q", cfg.DB)
+}
+
+func adminTokenPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "admin-token") }
+
+// ensureAdminToken returns the admin token: the configured one, or the
+// one kept in the data dir, generated on first start.
+func ensureAdminToken(cfg *config.Config) (token string, generated bool, err error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, false, nil
+	}
+	path := adminTokenPath(cfg)
+	if b, err := os.ReadFile(path); err == nil {
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 16 {
+			return "", false, fmt.Errorf("%s holds no usable admin token; delete it to generate a new one", path)
+		}
+		return tok, false, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read admin token: %w", err)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", false, err
+	}
+	tok := "hka_" + base64.RawURLEncoding.EncodeToString(b[:])
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", false, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("save admin token: %w", err)
+	}
+	return tok, true, nil
+}
+
+// displayAddr turns a listen address into one a browser can use.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,548 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/webhook"
+)
+
+// Config configures a Dispatcher. Zero fields take the defaults given.
+type Config struct {
+	Store  store.Store
+	Sender *Sender
+	Policy RetryPolicy
+	// Workers is how many attempts may run at once on this node
+	// (--concurrency, default 256).
+	Workers int
+	// EndpointConcurrency bounds in-flight attempts per endpoint on this
+	// node (--endpoint-concurrency, default 10).
+	EndpointConcurrency int
+	// DisableAfter is --disable-after (default 3; negative never).
+	DisableAfter int
+	// Lease is how long claimed work belongs to this node (--lease,
+	// default 30s). It must exceed the attempt timeout.
+	Lease time.Duration
+	// BatchSize bounds one claim and one result write (default 256).
+	BatchSize int
+	// PollInterval is the longest the dispatcher sleeps without a signal
+	// (default 1s): it bounds how late it notices work another node's
+	// lease left behind, and how late operator messages go out.
+	PollInterval time.Duration
+	// OpenKey turns a stored key into a signing key (whsec_/whsk_);
+	// nil means keys are stored as they are.
+	OpenKey func(stored string) (string, error)
+
+	// OperatorURL receives operator events; empty means none.
+	OperatorURL    string
+	OperatorSigner *webhook.Signer
+	// OperatorSender sends operator events (no SSRF guard).
+	OperatorSender *Sender
+
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+}
+
+// Dispatcher delivers due work. Start it once; Stop it once.
+type Dispatcher struct {
+	cfg Config
+
+	mu       sync.Mutex
+	inflight map[string]int // endpoint id → attempts under way here
+	busy     int            // claimed and not yet handed to the result writer
+
+	jobs      chan job
+	results   chan *hook.Result
+	slotFreed chan struct{}
+	opWake    chan struct{}
+	signers   signerCache
+
+	stopClaims chan struct{}
+	claimsDone chan struct{}
+	workersWG  sync.WaitGroup
+	writerDone chan struct{}
+	stopOnce   sync.Once
+	started    bool
+}
+
+type job struct {
+	claim *store.Claim
+	op    *store.OperatorMessage
+}
+
+// New returns a Dispatcher; it does nothing until Start.
+func New(cfg Config) (*Dispatcher, error) {
+	if cfg.Store == nil || cfg.Sender == nil {
+		return nil, errors.New("delivery: Store and Sender are required")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 256
+	}
+	if cfg.EndpointConcurrency <= 0 {
+		cfg.EndpointConcurrency = 10
+	}
+	if cfg.DisableAfter == 0 {
+		cfg.DisableAfter = 3
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 256
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Policy.Base <= 0 {
+		cfg.Policy = DefaultRetryPolicy
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	if cfg.OperatorURL != "" && (cfg.OperatorSigner == nil || cfg.OperatorSender == nil) {
+		return nil, errors.New("delivery: an operator webhook needs OperatorSigner and OperatorSender")
+	}
+	if cfg.Lease <= cfg.Sender.Timeout() {
+		return nil, fmt.Errorf("delivery: lease %s must exceed the attempt timeout %s", cfg.Lease, cfg.Sender.Timeout())
+	}
+	return &Dispatcher{
+		cfg:        cfg,
+		inflight:   make(map[string]int),
+		jobs:       make(chan job, cfg.Workers),
+		results:    make(chan *hook.Result, cfg.BatchSize),
+		slotFreed:  make(chan struct{}, 1),
+		opWake:     make(chan struct{}, 1),
+		stopClaims: make(chan struct{}),
+		claimsDone: make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}, nil
+}
+
+// Start launches the claim loop, the workers and the result writer, and
+// returns. ctx is used for store calls until Stop.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	if d.started {
+		return errors.New("delivery: dispatcher already started")
+	}
+	d.started = true
+	ctx = context.WithoutCancel(ctx) // Stop, not ctx, ends the dispatcher
+	for range d.cfg.Workers {
+		d.workersWG.Add(1)
+		go d.worker(ctx)
+	}
+	go d.resultWriter(ctx)
+	go d.claimLoop(ctx)
+	return nil
+}
+
+// Stop stops claiming, lets the attempts under way finish (each is bounded
+// by the attempt timeout), gives back claimed work that was not started,
+// writes the last results and returns.
+func (d *Dispatcher) Stop() {
+	d.stopOnce.Do(func() {
+		if !d.started {
+			return
+		}
+		close(d.stopClaims)
+		<-d.claimsDone
+		close(d.jobs) // workers release what they have not started
+		d.workersWG.Wait()
+		close(d.results)
+		<-d.writerDone
+	})
+}
+
+// Kick makes the dispatcher look for work now (after a local commit that
+// made work due; the store's WorkAvailable does the same).
+func (d *Dispatcher) Kick() {
+	select {
+	case d.slotFreed <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Dispatcher) capacity(endpointID string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg.EndpointConcurrency - d.inflight[endpointID]
+}
+
+// claimLoop claims due work whenever there is free capacity and a reason
+// to look: new work committed, a slot freed, a retry falling due, or the
+// poll interval passing.
+func (d *Dispatcher) claimLoop(ctx context.Context) {
+	defer close(d.claimsDone)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	lastOp := time.Time{}
+	for {
+		now := d.cfg.Now()
+		if d.cfg.OperatorURL != "" && (now.Sub(lastOp) >= d.cfg.PollInterval || d.takeOpWake()) {
+			lastOp = now
+			d.claimOperator(ctx, now)
+		}
+		claimed, asked, err := d.claim(ctx, now)
+		if err != nil {
+			d.cfg.Logger.Error("claim deliveries", slog.Any("error", err))
+		}
+		if err == nil && asked > 0 && claimed == asked {
+			// Probably more due: go again, unless asked to stop.
+			select {
+			case <-d.stopClaims:
+				return
+			default:
+				continue
+			}
+		}
+		wait := d.cfg.PollInterval
+		if err == nil {
+			if next, ok, err := d.cfg.Store.DeliveryNextDue(ctx, now); err != nil {
+				d.cfg.Logger.Error("next due delivery", slog.Any("error", err))
+			} else if ok {
+				wait = min(wait, max(next.Sub(d.cfg.Now()), 0))
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-d.stopClaims:
+			return
+		case <-d.cfg.Store.WorkAvailable():
+		case <-d.slotFreed:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) takeOpWake() bool {
+	select {
+	case <-d.opWake:
+		return true
+	default:
+		return false
+	}
+}
+
+// claim leases as much due work as there are free workers for, and queues
+// it. It returns how many were claimed and how many were asked for.
+func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked int, err error) {
+	d.mu.Lock()
+	free := d.cfg.Workers - d.busy
+	var full []string
+	for id, n := range d.inflight {
+		if n >= d.cfg.EndpointConcurrency {
+			full = append(full, id)
+		}
+	}
+	d.mu.Unlock()
+	asked = min(free, d.cfg.BatchSize)
+	if asked <= 0 {
+		return 0, 0, nil
+	}
+	claims, err := d.cfg.Store.DeliveryClaim(ctx, &store.DeliveryClaimParams{
+		Now:        now,
+		LeaseUntil: now.Add(d.cfg.Lease),
+		Limit:      asked,
+		Capacity:   d.capacity,
+		Full:       full,
+	})
+	if err != nil {
+		return 0, asked, err
+	}
+	d.mu.Lock()
+	d.busy += len(claims)
+	for _, c := range claims {
+		d.inflight[c.Delivery.EndpointID]++
+	}
+	d.mu.Unlock()
+	d.cfg.Metrics.InFlight.Add(float64(len(claims)))
+	d.cfg.Metrics.Claimed.Add(float64(len(claims)))
+	for _, c := range claims {
+		d.jobs <- job{claim: c} // never blocks: at most Workers jobs exist
+	}
+	return len(claims), asked, nil
+}
+
+func (d *Dispatcher) claimOperator(ctx context.Context, now time.Time) {
+	d.mu.Lock()
+	free := d.cfg.Workers - d.busy
+	d.mu.Unlock()
+	if free <= 0 {
+		return
+	}
+	msgs, err := d.cfg.Store.OperatorClaim(ctx, &store.OperatorClaimParams{
+		Now: now, LeaseUntil: now.Add(d.cfg.Lease), Limit: min(free, 16)})
+	if err != nil {
+		d.cfg.Logger.Error("claim operator messages", slog.Any("error", err))
+		return
+	}
+	d.mu.Lock()
+	d.busy += len(msgs)
+	d.mu.Unlock()
+	for _, m := range msgs {
+		d.jobs <- job{op: m}
+	}
+}
+
+func (d *Dispatcher) worker(ctx context.Context) {
+	defer d.workersWG.Done()
+	for j := range d.jobs {
+		select {
+		case <-d.stopClaims:
+			d.release(ctx, j)
+			continue
+		default:
+		}
+		if j.op != nil {
+			d.deliverOperator(ctx, j.op)
+			d.done("")
+			continue
+		}
+		r := d.attempt(ctx, j.claim)
+		d.endpointDone(j.claim.Delivery.EndpointID)
+		d.results <- r
+		d.done(j.claim.Delivery.EndpointID)
+	}
+}
+
+// endpointDone frees the endpoint's in-flight slot once its HTTP attempt
+// is over.
+func (d *Dispatcher) endpointDone(endpointID string) {
+	d.mu.Lock()
+	if d.inflight[endpointID]--; d.inflight[endpointID] <= 0 {
+		delete(d.inflight, endpointID)
+	}
+	d.mu.Unlock()
+}
+
+// done frees a worker slot once its result is handed on.
+func (d *Dispatcher) done(endpointID string) {
+	d.mu.Lock()
+	d.busy--
+	d.mu.Unlock()
+	if endpointID != "" {
+		d.cfg.Metrics.InFlight.Dec()
+	}
+	d.Kick()
+}
+
+// release gives back work claimed but not started because of Stop.
+func (d *Dispatcher) release(ctx context.Context, j job) {
+	if j.claim != nil {
+		d.endpointDone(j.claim.Delivery.EndpointID)
+		err := d.cfg.Store.DeliveryRelease(ctx, &store.ReleaseParams{
+			DeliveryIDs: []string{j.claim.Delivery.ID}, Leases: []int64{j.claim.Lease}, Now: d.cfg.Now()})
+		if err != nil {
+			d.cfg.Logger.Warn("release delivery", slog.String("delivery_id", j.claim.Delivery.ID), slog.Any("error", err))
+		}
+		d.done(j.claim.Delivery.EndpointID)
+		return
+	}
+	d.done("") // an operator message's lease simply runs out
+}
+
+// attempt makes one attempt of a claimed delivery and decides its retry.
+func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
+	del := c.Delivery
+	r := &hook.Result{DeliveryID: del.ID, Lease: c.Lease}
+	signer, err := d.signers.get(del.EndpointID, c.Keys, d.cfg.OpenKey)
+	var o *Outcome
+	if err != nil {
+		// A key hookd cannot read (e.g. a wrong --secret-key): fail the
+		// attempt visibly rather than send it unsigned.
+		d.cfg.Logger.Error("endpoint signing key unusable", slog.String("endpoint_id", del.EndpointID), slog.Any("error", err))
+		now := d.cfg.Now()
+		o = &Outcome{StartedAt: now, Code: "signing", Error: "signing: the endpoint's signing key cannot be used"}
+	} else {
+		o = d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer})
+	}
+	r.OK = o.OK()
+	r.Gone = o.StatusCode == 410
+	r.Attempt = hook.Attempt{
+		ID:             hook.NewIDAt(hook.PrefixAttempt, o.StartedAt),
+		Trigger:        del.Trigger,
+		StartedAt:      o.StartedAt,
+		Duration:       o.Duration,
+		StatusCode:     o.StatusCode,
+		Error:          o.Error,
+		ResponseBody:   o.ResponseBody,
+		RequestHeaders: o.RequestHeaders,
+	}
+	if !r.OK && !r.Gone {
+		if wait, ok := d.cfg.Policy.Backoff(del.Attempts+1, o.RetryAfter); ok {
+			r.RetryAt = d.cfg.Now().Add(wait)
+		}
+	}
+	outcome := "success"
+	if !r.OK {
+		outcome = o.Code
+	}
+	d.cfg.Metrics.Attempts.WithLabelValues(outcome, del.Trigger).Inc()
+	d.cfg.Metrics.AttemptDuration.Observe(o.Duration.Seconds())
+	d.cfg.Logger.Debug("attempt", slog.String("delivery_id", del.ID), slog.String("endpoint_id", del.EndpointID),
+		slog.Int("number", del.Attempts+1), slog.Int("status_code", o.StatusCode), slog.String("error", o.Error),
+		slog.Duration("duration", o.Duration))
+	return r
+}
+
+// resultWriter writes results in batches: whatever has arrived while the
+// previous batch was being written.
+func (d *Dispatcher) resultWriter(ctx context.Context) {
+	defer close(d.writerDone)
+	batch := make([]*hook.Result, 0, d.cfg.BatchSize)
+	for r := range d.results {
+		batch = append(batch[:0], r)
+	gather:
+		for len(batch) < d.cfg.BatchSize {
+			select {
+			case r, ok := <-d.results:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		d.writeResults(ctx, batch)
+	}
+}
+
+// writeResults stores a batch, retrying while the database is unavailable.
+// If it cannot, the results are lost but not the work: the leases run out
+// and the deliveries are attempted again (at least once).
+func (d *Dispatcher) writeResults(ctx context.Context, batch []*hook.Result) {
+	d.cfg.Metrics.ResultBatch.Observe(float64(len(batch)))
+	backoff := 50 * time.Millisecond
+	deadline := d.cfg.Now().Add(d.cfg.Lease)
+	for {
+		res, err := d.cfg.Store.DeliveryComplete(ctx, &store.DeliveryCompleteParams{
+			Results: batch, Now: d.cfg.Now(), DisableAfter: d.cfg.DisableAfter, OperatorEvents: d.cfg.OperatorURL != "",
+		})
+		if err == nil {
+			d.recordFinished(batch, res)
+			return
+		}
+		if d.cfg.Now().After(deadline) {
+			d.cfg.Logger.Error("write attempt results: giving up; the deliveries will be attempted again",
+				slog.Int("results", len(batch)), slog.Any("error", err))
+			return
+		}
+		d.cfg.Logger.Warn("write attempt results", slog.Int("results", len(batch)), slog.Any("error", err))
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+func (d *Dispatcher) recordFinished(batch []*hook.Result, res *store.DeliveryCompleteResult) {
+	for _, r := range batch {
+		switch {
+		case r.OK:
+			d.cfg.Metrics.DeliveriesFinished.WithLabelValues(hook.StatusSucceeded).Inc()
+		case r.RetryAt.IsZero():
+			d.cfg.Metrics.DeliveriesFinished.WithLabelValues(hook.StatusFailed).Inc()
+		}
+	}
+	for _, e := range res.Disabled {
+		d.cfg.Metrics.EndpointsDisabled.WithLabelValues(e.Reason).Inc()
+		d.cfg.Logger.Warn("endpoint disabled", slog.String("endpoint_id", e.EndpointID),
+			slog.String("account_id", e.AccountID), slog.String("reason", e.Reason))
+	}
+	if len(res.Disabled) > 0 {
+		select {
+		case d.opWake <- struct{}{}:
+		default:
+		}
+		d.Kick()
+	}
+}
+
+// deliverOperator makes one attempt of an operator message and records it.
+func (d *Dispatcher) deliverOperator(ctx context.Context, m *store.OperatorMessage) {
+	o := d.cfg.OperatorSender.Send(ctx, &Request{URL: d.cfg.OperatorURL, MsgID: m.ID, Body: m.Body, Signer: d.cfg.OperatorSigner})
+	r := &store.OperatorResult{ID: m.ID, Lease: m.Lease, OK: o.OK(), Error: o.Error}
+	if !r.OK {
+		if wait, ok := d.cfg.Policy.Backoff(m.Attempts+1, o.RetryAfter); ok {
+			r.RetryAt = d.cfg.Now().Add(wait)
+		}
+	}
+	outcome := "success"
+	if !r.OK {
+		outcome = o.Code
+		d.cfg.Logger.Warn("operator webhook attempt failed", slog.String("event_id", m.ID), slog.String("error", o.Error),
+			slog.Bool("will_retry", !r.RetryAt.IsZero()))
+	}
+	d.cfg.Metrics.OperatorMessages.WithLabelValues(outcome).Inc()
+	if err := d.cfg.Store.OperatorComplete(ctx, &store.OperatorCompleteParams{Results: []*store.OperatorResult{r}, Now: d.cfg.Now()}); err != nil {
+		d.cfg.Logger.Error("record operator attempt", slog.String("event_id", m.ID), slog.Any("error", err))
+	}
+}
+
+// signerCache keeps one Signer per endpoint for as long as its keys stay
+// the same, so the hot path does not decode keys on every attempt.
+type signerCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSigner
+}
+
+type cachedSigner struct {
+	keys   string
+	signer *webhook.Signer
+}
+
+func (c *signerCache) get(endpointID string, keys []hook.Key, open func(string) (string, error)) (*webhook.Signer, error) {
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k.Value)
+		b.WriteByte(' ')
+	}
+	fp := b.String()
+	c.mu.Lock()
+	if s, ok := c.m[endpointID]; ok && s.keys == fp {
+		c.mu.Unlock()
+		return s.signer, nil
+	}
+	c.mu.Unlock()
+	plain := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v := k.Value
+		if open != nil {
+			var err error
+			if v, err = open(v); err != nil {
+				return nil, err
+			}
+		}
+		plain = append(plain, v)
+	}
+	s, err := webhook.NewSigner(plain...)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = make(map[string]cachedSigner)
+	}
+	c.m[endpointID] = cachedSigner{keys: fp, signer: s}
+	c.mu.Unlock()
+	return s, nil
+}

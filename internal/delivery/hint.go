@@ -1,0 +1,52 @@
+package delivery
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+// Hint turns the outcome of a connection test into advice a customer can
+// act on. The key phrases are fixed by SPEC §5 (clients may match them).
+func Hint(o *Outcome, timeout time.Duration) string {
+	status := fmt.Sprintf("%d %s", o.StatusCode, http.StatusText(o.StatusCode))
+	detail := strings.TrimPrefix(o.Error, o.Code+": ")
+	switch o.Code {
+	case "":
+		return fmt.Sprintf("Your endpoint answered %s in %d ms. Check that it verified the signature.", strings.TrimSpace(status), o.Duration.Milliseconds())
+	case hook.ErrCodeDNS:
+		return "The host name could not be resolved (" + detail + "): check the URL."
+	case hook.ErrCodeConnect:
+		return "Could not connect (" + detail + "): is your server running and publicly reachable?"
+	case hook.ErrCodeTLS:
+		return "The TLS handshake failed, certificate problem: " + detail +
+			". Use a certificate from a public authority that is valid for this host name."
+	case hook.ErrCodeTimeout:
+		return "No complete answer in time: respond within " + seconds(timeout) +
+			" seconds. Answer 2xx as soon as the event is received and process it afterwards."
+	case hook.ErrCodeRedirect:
+		return "The endpoint answered " + strings.TrimSpace(status) + ": redirects are not followed, so enter the final URL."
+	case hook.ErrCodeBlockedTarget:
+		return "The host resolves to a private or reserved address (" + detail + "): this address is not allowed."
+	case hook.ErrCodeCanceled:
+		return "The test was canceled before it finished; try again."
+	case hook.ErrCodeHTTPStatus:
+		switch o.StatusCode {
+		case http.StatusMethodNotAllowed:
+			return "The endpoint answered " + status + ": your endpoint must accept POST."
+		case http.StatusGone:
+			return "The endpoint answered " + status + ": return a 2xx status. (410 Gone tells hookd the URL is retired: a real delivery would disable this endpoint.)"
+		}
+		return "The endpoint answered " + strings.TrimSpace(status) + ": return a 2xx status once the event is received."
+	}
+	return "The attempt failed: " + o.Error
+}
+
+// seconds formats d in seconds without trailing zeros: 5, 1.5.
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}

@@ -1,0 +1,220 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+// statusOf maps error codes to HTTP statuses: the one place that does.
+var statusOf = map[string]int{
+	hook.EInvalidJSON:         http.StatusBadRequest,
+	hook.EInvalidParameter:    http.StatusBadRequest,
+	hook.EInvalidReference:    http.StatusBadRequest,
+	hook.EInvalidLimit:        http.StatusBadRequest,
+	hook.EInvalidURL:          http.StatusBadRequest,
+	hook.EInvalidEventTypes:   http.StatusBadRequest,
+	hook.EInvalidEvent:        http.StatusBadRequest,
+	hook.EUnknownEventType:    http.StatusBadRequest,
+	hook.EUnknownField:        http.StatusBadRequest,
+	hook.EUnauthorized:        http.StatusUnauthorized,
+	hook.EForbidden:           http.StatusForbidden,
+	hook.ENotFound:            http.StatusNotFound,
+	hook.EMethodNotAllowed:    http.StatusMethodNotAllowed,
+	hook.EIdempotencyConflict: http.StatusConflict,
+	hook.EEndpointDisabled:    http.StatusConflict,
+	hook.EAlreadyPending:      http.StatusConflict,
+	hook.ENotRedeliverable:    http.StatusConflict,
+	hook.EPayloadTooLarge:     http.StatusRequestEntityTooLarge,
+	hook.ERateLimited:         http.StatusTooManyRequests,
+	hook.EUnavailable:         http.StatusServiceUnavailable,
+	hook.EInternal:            http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError answers with the SPEC's error body. Errors that are not
+// *hook.Error are internal: logged here, and described to the client only
+// as such.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var he *hook.Error
+	if !errors.As(err, &he) {
+		a.cfg.Logger.Error("internal error", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Any("error", err))
+		he = hook.Errorf(hook.EInternal, "Internal error; it has been logged.")
+	}
+	status, ok := statusOf[he.Code]
+	if !ok {
+		status = http.StatusBadRequest
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hookd"`)
+	}
+	writeJSON(w, status, errorBody{errorJSON{Code: he.Code, Message: he.Message, Field: he.Field}})
+}
+
+// writeJSON writes v with the status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"Internal error."}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// writeRaw writes a body that is already JSON.
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// decode reads a JSON object body into dst, strictly: at most limit bytes,
+// one value, no unknown fields. Errors name the problem and the field.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return hook.Errorf(hook.EPayloadTooLarge, "The request body is larger than %d bytes.", limit)
+		}
+		return hook.Errorf(hook.EInvalidJSON, "The request body could not be read.")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return hook.Errorf(hook.EInvalidJSON, "The request body is empty; send a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return hook.Errorf(hook.EInvalidJSON, "The request body holds more than one JSON value.")
+	}
+	return nil
+}
+
+// jsonError describes a decoding error.
+func jsonError(err error) error {
+	var (
+		syntax   *json.SyntaxError
+		typeErr  *json.UnmarshalTypeError
+		maxBytes *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &syntax):
+		return hook.Errorf(hook.EInvalidJSON, "The request body is not valid JSON (at byte %d).", syntax.Offset)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return hook.Errorf(hook.EInvalidJSON, "The request body must be a JSON object.")
+		}
+		return hook.FieldErrorf(hook.EInvalidJSON, field, "%s must be %s, not a JSON %s.", field, jsonTypeName(typeErr.Type.String()), typeErr.Value)
+	case errors.As(err, &maxBytes):
+		return hook.Errorf(hook.EPayloadTooLarge, "The request body is too large.")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return hook.Errorf(hook.EInvalidJSON, "The request body is not valid JSON (it ends too early).")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return hook.FieldErrorf(hook.EUnknownField, field, "Unknown field %q.", field)
+	}
+	return hook.Errorf(hook.EInvalidJSON, "The request body is not valid JSON.")
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case goType == "string" || goType == "*string":
+		return "a string"
+	case goType == "bool" || goType == "*bool":
+		return "true or false"
+	case strings.Contains(goType, "[]string"):
+		return "a list of strings"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "*int"):
+		return "an integer"
+	}
+	return "a " + goType
+}
+
+// Cursors are opaque to clients: base64url of "<kind>:<position>". One
+// hookd did not issue (or of another list) is an invalid_parameter.
+func encodeCursor(kind, pos string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + pos))
+}
+
+func decodeCursor(kind, cursor string) (string, error) {
+	if cursor == "" {
+		return "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	k, pos, ok := strings.Cut(string(raw), ":")
+	if err != nil || !ok || k != kind || pos == "" {
+		return "", hook.FieldErrorf(hook.EInvalidParameter, "cursor", "This cursor was not issued for this list; pass next_cursor back as it was returned.")
+	}
+	return pos, nil
+}
+
+// pageParams reads ?limit= and ?cursor= for a list whose positions are
+// ids with the given prefix.
+func pageParams(r *http.Request, kind, idPrefix string) (after string, limit int, err error) {
+	limit, err = limitParam(r)
+	if err != nil {
+		return "", 0, err
+	}
+	after, err = decodeCursor(kind, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return "", 0, err
+	}
+	if after != "" && !hook.ValidID(idPrefix, after) {
+		return "", 0, hook.FieldErrorf(hook.EInvalidParameter, "cursor", "This cursor was not issued for this list.")
+	}
+	return after, limit, nil
+}
+
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 500 {
+		return 0, hook.FieldErrorf(hook.EInvalidLimit, "limit", "limit is a whole number from 1 to 500.")
+	}
+	return n, nil
+}
+
+// list is the shape of every list answer.
+type list[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func newList[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	l := list[T]{Data: items}
+	if next != "" {
+		l.NextCursor = &next
+	}
+	return l
+}

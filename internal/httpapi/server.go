@@ -1,0 +1,219 @@
+// Package httpapi serves hookd's JSON API (SPEC §5) on net/http: routing
+// with ServeMux patterns, bearer-token authentication, JSON decoding with
+// clear errors, and the one table that maps error codes to statuses. The
+// use cases themselves live in internal/service.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/service"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config configures the API handler.
+type Config struct {
+	Service *service.Service
+	// Ready reports whether the node can serve (DB reachable, migrations
+	// done); nil means always.
+	Ready func(ctx context.Context) error
+	// MaxEventBytes bounds POST /v1/events bodies (--max-event-bytes,
+	// default 1 MiB); other bodies are bounded to 64 KiB.
+	MaxEventBytes int64
+	// ServeMetrics adds /metrics to this handler (off when metrics have
+	// their own address).
+	ServeMetrics bool
+	// UI, when set, serves /ui/.
+	UI      http.Handler
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+}
+
+// maxBodyBytes bounds request bodies other than events.
+const maxBodyBytes = 64 << 10
+
+// API is the HTTP handler of hookd's API.
+type API struct {
+	cfg Config
+	svc *service.Service
+	mux *http.ServeMux
+}
+
+// New returns the API handler.
+func New(cfg Config) *API {
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	a := &API{cfg: cfg, svc: cfg.Service, mux: http.NewServeMux()}
+	a.routes()
+	return a
+}
+
+// handlerFunc is an API handler: it returns an error instead of writing
+// one, and gets the authenticated actor.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, actor service.Actor) error
+
+func (a *API) routes() {
+	m := a.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", a.readyz)
+	if a.cfg.ServeMetrics {
+		m.Handle("GET /metrics", promhttp.HandlerFor(a.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	if a.cfg.UI != nil {
+		m.Handle("/ui/", a.cfg.UI)
+		m.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+	}
+
+	a.handle("POST /v1/accounts", a.createAccount)
+	a.handle("GET /v1/accounts/{id}", a.getAccount)
+	a.handle("POST /v1/accounts/{id}/rotate-token", a.rotateAccountToken)
+
+	a.handle("POST /v1/events", a.submitEvent)
+	a.handle("GET /v1/events/{id}", a.getEvent)
+	a.handle("GET /v1/event-types", a.eventTypes)
+
+	a.handle("POST /v1/endpoints", a.createEndpoint)
+	a.handle("GET /v1/endpoints", a.listEndpoints)
+	a.handle("GET /v1/endpoints/{id}", a.getEndpoint)
+	a.handle("PATCH /v1/endpoints/{id}", a.updateEndpoint)
+	a.handle("DELETE /v1/endpoints/{id}", a.deleteEndpoint)
+	a.handle("POST /v1/endpoints/{id}/test", a.testEndpoint)
+	a.handle("POST /v1/endpoints/{id}/rotate-secret", a.rotateSecret)
+	a.handle("GET /v1/endpoints/{id}/secret", a.getSecret)
+	a.handle("POST /v1/endpoints/{id}/recover", a.recoverEvents)
+
+	a.handle("GET /v1/deliveries", a.listDeliveries)
+	a.handle("GET /v1/deliveries/{id}", a.getDelivery)
+	a.handle("GET /v1/deliveries/{id}/attempts", a.listAttempts)
+	a.handle("POST /v1/deliveries/{id}/redeliver", a.redeliver)
+
+	m.HandleFunc("/", a.notFound)
+}
+
+// handle registers an authenticated API route.
+func (a *API) handle(pattern string, h handlerFunc) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		actor, err := a.svc.Authenticate(r.Context(), bearerToken(r))
+		if err == nil {
+			err = h(w, r, actor)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP implements http.Handler: recovery, metrics, then routing.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			a.cfg.Logger.Error("panic serving request", slog.String("method", r.Method),
+				slog.String("route", r.Pattern), slog.Any("panic", p))
+			if !rw.wrote {
+				a.writeError(rw, r, errors.New("panic"))
+			}
+		}
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "other"
+		}
+		a.cfg.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(rw.status())).Inc()
+		a.cfg.Metrics.HTTPDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	}()
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	a.mux.ServeHTTP(rw, r)
+}
+
+// notFound answers for paths no route has: 405 if the path exists with
+// other methods, else 404.
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		a.writeError(w, r, hook.Errorf(hook.EMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allowed, " or ")))
+		return
+	}
+	a.writeError(w, r, hook.Errorf(hook.ENotFound, "No such route: %s %s.", r.Method, r.URL.Path))
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.cfg.Ready(ctx); err != nil {
+			a.cfg.Logger.Warn("not ready", slog.Any("error", err))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// bearerToken returns the token of an "Authorization: Bearer …" header.
+func bearerToken(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+// statusWriter records the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() int {
+	if !w.wrote {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

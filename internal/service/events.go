@@ -1,0 +1,132 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/hookd/hookd/internal/catalog"
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// maxIdempotencyKeyLen bounds idempotency keys.
+const maxIdempotencyKeyLen = 255
+
+// SubmitEventInput is a producer's event.
+type SubmitEventInput struct {
+	AccountID      string
+	Event          string
+	Data           json.RawMessage
+	IdempotencyKey string
+}
+
+// SubmitEvent validates an event, stores it with its deliveries (durably,
+// before returning) and returns them. Replayed is set when an earlier
+// request with the same idempotency key already did so.
+func (s *Service) SubmitEvent(ctx context.Context, actor Actor, in SubmitEventInput) (*store.EventCreateResult, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	if in.AccountID == "" {
+		return nil, hook.FieldErrorf(hook.EInvalidParameter, "account_id", "account_id is required.")
+	}
+	if in.Event == "" {
+		return nil, hook.FieldErrorf(hook.EUnknownEventType, "event", "event is required.")
+	}
+	if len(in.IdempotencyKey) > maxIdempotencyKeyLen || !utf8.ValidString(in.IdempotencyKey) {
+		return nil, hook.FieldErrorf(hook.EInvalidParameter, "idempotency_key",
+			"An idempotency key is valid UTF-8 of at most %d bytes.", maxIdempotencyKeyLen)
+	}
+	data, err := s.cfg.Catalog.Validate(in.Event, in.Data)
+	if err != nil {
+		var ce *catalog.Error
+		if errors.As(err, &ce) {
+			return nil, &hook.Error{Code: ce.Code, Field: ce.Field, Message: sentence(ce.Field, ce.Message)}
+		}
+		return nil, err
+	}
+	if _, err := s.cfg.Store.AccountGet(ctx, in.AccountID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, hook.FieldErrorf(hook.EInvalidReference, "account_id", "No account has this id.")
+		}
+		return nil, err
+	}
+	now := s.now()
+	id := hook.NewIDAt(hook.PrefixEvent, now)
+	ev := &hook.Event{
+		ID:        id,
+		AccountID: in.AccountID,
+		Type:      in.Event,
+		Body:      hook.EncodeEnvelope(id, in.Event, now, in.AccountID, data),
+		CreatedAt: now,
+	}
+	p := &store.EventCreateParams{Event: ev}
+	if in.IdempotencyKey != "" {
+		canon, err := canonicalJSON(data)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		h.Write([]byte(in.Event))
+		h.Write([]byte{0})
+		h.Write(canon)
+		p.IdempotencyKey, p.RequestHash, p.IdempotencyTTL = in.IdempotencyKey, h.Sum(nil), IdempotencyTTL
+	}
+	res, err := s.cfg.Store.EventCreate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Replayed {
+		s.cfg.Metrics.EventsAccepted.Inc()
+	}
+	return res, nil
+}
+
+// sentence makes "data.from.number" + "is required" read as one message.
+func sentence(field, msg string) string {
+	if field == "" {
+		return msg
+	}
+	return field + " " + msg
+}
+
+// GetEvent returns a stored event.
+func (s *Service) GetEvent(ctx context.Context, actor Actor, id string) (*hook.Event, error) {
+	ev, err := s.cfg.Store.EventGet(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "event")
+	}
+	if !actor.sees(ev.AccountID) {
+		return nil, hook.NotFound("event")
+	}
+	return ev, nil
+}
+
+// EventTypes lists the catalogue.
+func (s *Service) EventTypes() []catalog.EventType {
+	return s.cfg.Catalog.Types()
+}
+
+// canonicalJSON re-encodes valid JSON with object keys sorted, so that the
+// same data sent with another key order or spacing hashes the same.
+// Numbers keep their digits (json.Number).
+func canonicalJSON(data []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("canonical data: %w", err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("canonical data: %w", err)
+	}
+	return buf.Bytes(), nil
+}

@@ -64,6 +64,7 @@ func start(t *testing.T, opts ...nodeOpt) *bundle {
 	cfg.RetryFactor = 2
 	cfg.AttemptTimeout = 2 * time.Second
 	cfg.Lease = 5 * time.Second
+	cfg.RateLimit = 0 // tests poll; TestRateLimit turns it on
 	for _, o := range opts {
 		o(&cfg)
 	}

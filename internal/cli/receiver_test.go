@@ -142,3 +142,16 @@ func (r *receiver) peak() int {
 	defer r.mu.Unlock()
 	return r.maxInflight
 }
+
+// drain returns the requests received and not yet taken.
+func drain(r *receiver) []*received {
+	var out []*received
+	for {
+		select {
+		case x := <-r.got:
+			out = append(out, x)
+		default:
+			return out
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/retention"
+	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/service"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/sqlite"
@@ -121,10 +122,14 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: cfg.AttemptTimeout, Guard: guard, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
 
+	sealer, err := keySealer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := service.New(service.Config{
 		Store: n.store, Catalog: cat, Sender: sender, Guard: guard, AllowHTTP: cfg.AllowHTTP,
 		AdminToken: adminToken, SecretOverlap: cfg.SecretOverlap, Retention: cfg.Retention,
-		OperatorEvents: cfg.OperatorWebhook != "", Now: opts.Now, Logger: opts.Logger, Metrics: m,
+		OperatorEvents: cfg.OperatorWebhook != "", Sealer: sealer, Now: opts.Now, Logger: opts.Logger, Metrics: m,
 	})
 	if err != nil {
 		return nil, err
@@ -162,7 +167,8 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 
 	api := httpapi.New(httpapi.Config{
 		Service: svc, Ready: n.store.Ping, MaxEventBytes: cfg.MaxEventBytes,
-		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, AdminRateLimit: cfg.AdminRate,
+		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m, Now: opts.Now,
 	})
 	n.server = &http.Server{
 		Handler: api,
@@ -266,6 +272,27 @@ func openStore(ctx context.Context, cfg *config.Config, now func() time.Time) (s
 		return nil, errors.New("PostgreSQL support is not built yet")
 	}
 	return nil, fmt.Errorf("--db: unsupported database %q", cfg.DB)
+}
+
+// keySealer returns what protects signing keys at rest: AES-GCM under
+// --secret-key, or nothing (keys stored as they are).
+func keySealer(cfg *config.Config) (service.KeySealer, error) {
+	keys := cfg.SecretKey
+	if cfg.SecretKeyFile != "" {
+		b, err := os.ReadFile(cfg.SecretKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-key-file: %w", err)
+		}
+		keys = strings.TrimSpace(string(b))
+	}
+	if keys == "" {
+		return secretbox.Plain{}, nil
+	}
+	box, err := secretbox.ParseKeys(keys)
+	if err != nil {
+		return nil, fmt.Errorf("--secret-key: %w", err)
+	}
+	return box, nil
 }
 
 func adminTokenPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "admin-token") }

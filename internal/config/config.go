@@ -47,6 +47,12 @@ type Config struct {
 	OperatorWebhook       string // --operator-webhook URL
 	OperatorWebhookSecret string // --operator-webhook-secret whsec_…
 
+	SecretKey     string  // --secret-key: base64 32-byte keys, comma-separated, first seals
+	SecretKeyFile string  // --secret-key-file: a file holding the same
+	RateLimit     float64 // --rate-limit: requests/s per account token, 50
+	RateBurst     int     // --rate-limit-burst, 100
+	AdminRate     float64 // --admin-rate-limit: requests/s for the admin token, 0 (none)
+
 	LogLevel  string // --log-level: debug, info, warn, error
 	LogFormat string // --log-format: text, json
 
@@ -101,6 +107,11 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.AllowHTTP, "allow-http", false, "accept http:// endpoint URLs (development)")
 	fs.StringVar(&c.OperatorWebhook, "operator-webhook", "", "URL that receives endpoint.disabled and endpoint.enabled events")
 	fs.StringVar(&c.OperatorWebhookSecret, "operator-webhook-secret", "", "whsec_ secret that signs operator events")
+	fs.StringVar(&c.SecretKey, "secret-key", "", "encrypt endpoint secrets at rest with this key (base64 of 32 bytes; comma-separated to rotate, first seals)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "read --secret-key from this file")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 50, "requests per second per account token (0: no limit)")
+	fs.IntVar(&c.RateBurst, "rate-limit-burst", 100, "requests an account token may make at once")
+	fs.Float64Var(&c.AdminRate, "admin-rate-limit", 0, "requests per second for the admin token (0: no limit)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	return fs
@@ -217,6 +228,12 @@ func (c *Config) Validate() error {
 		if _, err := webhook.NewSigner(c.OperatorWebhookSecret); err != nil {
 			bad("--operator-webhook-secret must be a whsec_ secret (24 to 64 bytes of base64): %v", err)
 		}
+	}
+	if c.SecretKey != "" && c.SecretKeyFile != "" {
+		bad("--secret-key and --secret-key-file exclude each other")
+	}
+	if c.RateLimit < 0 || c.AdminRate < 0 || c.RateBurst < 0 {
+		bad("--rate-limit, --rate-limit-burst and --admin-rate-limit must not be negative")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,8 +32,17 @@ type Config struct {
 	// ServeMetrics adds /metrics to this handler (off when metrics have
 	// their own address).
 	ServeMetrics bool
+	// RateLimit is the average number of requests per second an account
+	// token may make (0: no limit), RateBurst how many at once.
+	RateLimit float64
+	RateBurst int
+	// AdminRateLimit limits the admin token likewise (0: no limit: the
+	// producer submits events at full speed).
+	AdminRateLimit float64
 	// UI, when set, serves /ui/.
-	UI      http.Handler
+	UI http.Handler
+	// Now is the clock of the rate limiter; nil means time.Now.
+	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -42,9 +52,11 @@ const maxBodyBytes = 64 << 10
 
 // API is the HTTP handler of hookd's API.
 type API struct {
-	cfg Config
-	svc *service.Service
-	mux *http.ServeMux
+	cfg          Config
+	svc          *service.Service
+	mux          *http.ServeMux
+	accountLimit *limiter // nil: no limit
+	adminLimit   *limiter
 }
 
 // New returns the API handler.
@@ -58,7 +70,16 @@ func New(cfg Config) *API {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	a := &API{cfg: cfg, svc: cfg.Service, mux: http.NewServeMux()}
+	if cfg.RateLimit > 0 {
+		a.accountLimit = newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now)
+	}
+	if cfg.AdminRateLimit > 0 {
+		a.adminLimit = newLimiter(cfg.AdminRateLimit, cfg.RateBurst, cfg.Now)
+	}
 	a.routes()
 	return a
 }
@@ -112,12 +133,34 @@ func (a *API) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		actor, err := a.svc.Authenticate(r.Context(), bearerToken(r))
 		if err == nil {
+			err = a.rateLimit(w, actor)
+		}
+		if err == nil {
 			err = h(w, r, actor)
 		}
 		if err != nil {
 			a.writeError(w, r, err)
 		}
 	})
+}
+
+// rateLimit answers 429 with Retry-After when the actor's token is over
+// its rate.
+func (a *API) rateLimit(w http.ResponseWriter, actor service.Actor) error {
+	l, key := a.accountLimit, actor.AccountID
+	if actor.Admin {
+		l, key = a.adminLimit, "admin"
+	}
+	if l == nil {
+		return nil
+	}
+	ok, wait := l.allow(key)
+	if ok {
+		return nil
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	return hook.Errorf(hook.ERateLimited, "Too many requests for this token; retry after %d s.", max(secs, 1))
 }
 
 // ServeHTTP implements http.Handler: recovery, metrics, then routing.

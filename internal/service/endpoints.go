@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/netguard"
+	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/webhook"
 )
@@ -189,7 +190,12 @@ func (s *Service) OpenKey(stored string) (string, error) {
 	if s.cfg.Sealer == nil {
 		return stored, nil
 	}
-	return s.cfg.Sealer.Open(stored)
+	plain, err := s.cfg.Sealer.Open(stored)
+	if errors.Is(err, secretbox.ErrWrongKey) {
+		return "", hook.Errorf(hook.EUnavailable,
+			"This endpoint's secret was encrypted with a --secret-key this hookd does not have; start it with that key.")
+	}
+	return plain, err
 }
 
 // GetEndpoint returns an endpoint the actor can see.

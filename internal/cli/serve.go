@@ -158,8 +158,10 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if n.dispatcher, err = delivery.New(dcfg); err != nil {
 		return nil, err
 	}
-	if err := n.dispatcher.Start(ctx); err != nil {
-		return nil, err
+	if cfg.Deliver {
+		if err := n.dispatcher.Start(ctx); err != nil {
+			return nil, err
+		}
 	}
 	n.pruner = &retention.Pruner{Store: n.store, Retention: cfg.Retention, IdempotencyTTL: service.IdempotencyTTL,
 		Now: opts.Now, Logger: opts.Logger}

@@ -35,6 +35,7 @@ type Config struct {
 	DisableAfter        int           // --disable-after, 3
 	EndpointConcurrency int           // --endpoint-concurrency, 10
 	Concurrency         int           // --concurrency, 256: attempts in flight per node
+	Deliver             bool          // --deliver, true: false makes an API-only node
 	Lease               time.Duration // --lease, 30s
 	Retention           time.Duration // --retention, 720h
 	SecretOverlap       time.Duration // --secret-overlap, 24h
@@ -98,6 +99,7 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.DisableAfter, "disable-after", 3, "disable an endpoint after this many consecutive failed deliveries (0: never)")
 	fs.IntVar(&c.EndpointConcurrency, "endpoint-concurrency", 10, "in-flight attempts per endpoint per node")
 	fs.IntVar(&c.Concurrency, "concurrency", 256, "in-flight attempts per node")
+	fs.BoolVar(&c.Deliver, "deliver", true, "run the delivery engine; --deliver=false makes an API-only node")
 	fs.DurationVar(&c.Lease, "lease", 30*time.Second, "how long a node owns claimed work; at least twice --attempt-timeout")
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "keep events, deliveries and attempts this long")
 	fs.DurationVar(&c.SecretOverlap, "secret-overlap", 24*time.Hour, "how long a rotated-out secret keeps signing")

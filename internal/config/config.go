@@ -27,6 +27,7 @@ type Config struct {
 	TLSCert     string // --tls-cert
 	TLSKey      string // --tls-key
 	MetricsAddr string // --metrics-addr: serve /metrics there instead of on --addr
+	Pprof       bool   // --pprof: also serve /debug/pprof/ on --metrics-addr
 
 	AttemptTimeout      time.Duration // --attempt-timeout, 5s
 	MaxRetries          int           // --max-retries, 3
@@ -92,6 +93,7 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS with this certificate file (with --tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key file for --tls-cert")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this address alone instead of on --addr")
+	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go's /debug/pprof/ profiles on --metrics-addr (needs --metrics-addr)")
 	fs.DurationVar(&c.AttemptTimeout, "attempt-timeout", 5*time.Second, "time limit of one delivery attempt: connect, TLS, request, response")
 	fs.IntVar(&c.MaxRetries, "max-retries", 3, "retries after a failed first attempt")
 	fs.DurationVar(&c.RetryBase, "retry-base", 30*time.Second, "wait before the first retry")
@@ -230,6 +232,9 @@ func (c *Config) Validate() error {
 		if _, err := webhook.NewSigner(c.OperatorWebhookSecret); err != nil {
 			bad("--operator-webhook-secret must be a whsec_ secret (24 to 64 bytes of base64): %v", err)
 		}
+	}
+	if c.Pprof && c.MetricsAddr == "" {
+		bad("--pprof needs --metrics-addr: profiles are never served on the public address")
 	}
 	if c.SecretKey != "" && c.SecretKeyFile != "" {
 		bad("--secret-key and --secret-key-file exclude each other")

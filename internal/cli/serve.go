@@ -127,21 +127,12 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(service.Config{
-		Store: n.store, Catalog: cat, Sender: sender, Guard: guard, AllowHTTP: cfg.AllowHTTP,
-		AdminToken: adminToken, SecretOverlap: cfg.SecretOverlap, Retention: cfg.Retention,
-		OperatorEvents: cfg.OperatorWebhook != "", Sealer: sealer, Now: opts.Now, Logger: opts.Logger, Metrics: m,
-	})
-	if err != nil {
-		return nil, err
-	}
-
 	dcfg := delivery.Config{
 		Store:   n.store,
 		Sender:  sender,
 		Policy:  delivery.RetryPolicy{MaxRetries: cfg.MaxRetries, Base: cfg.RetryBase, Factor: cfg.RetryFactor, Jitter: 0.1},
 		Workers: cfg.Concurrency, EndpointConcurrency: cfg.EndpointConcurrency,
-		DisableAfter: cfg.DisableAfter, Lease: cfg.Lease, OpenKey: svc.OpenKey,
+		DisableAfter: cfg.DisableAfter, Lease: cfg.Lease, OpenKey: sealer.Open,
 		Now: opts.Now, Logger: opts.Logger, Metrics: m,
 	}
 	if cfg.DisableAfter == 0 {
@@ -159,6 +150,20 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if n.dispatcher, err = delivery.New(dcfg); err != nil {
 		return nil, err
 	}
+	var handoff func() service.Handoff
+	if cfg.Deliver {
+		handoff = func() service.Handoff { return n.dispatcher.NewHandoff() }
+	}
+	svc, err := service.New(service.Config{
+		Store: n.store, Catalog: cat, Sender: sender, Guard: guard, AllowHTTP: cfg.AllowHTTP,
+		AdminToken: adminToken, SecretOverlap: cfg.SecretOverlap, Retention: cfg.Retention,
+		OperatorEvents: cfg.OperatorWebhook != "", Sealer: sealer, Now: opts.Now, Logger: opts.Logger, Metrics: m,
+		Handoff: handoff,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	if cfg.Deliver {
 		if err := n.dispatcher.Start(ctx); err != nil {
 			return nil, err

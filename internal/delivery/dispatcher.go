@@ -52,6 +52,10 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
+// resultLinger is how long the result writer waits for more results
+// before writing a batch.
+const resultLinger = 5 * time.Millisecond
+
 // Dispatcher delivers due work. Start it once; Stop it once.
 type Dispatcher struct {
 	cfg Config
@@ -59,6 +63,11 @@ type Dispatcher struct {
 	mu       sync.Mutex
 	inflight map[string]int // endpoint id → attempts under way here
 	busy     int            // claimed and not yet handed to the result writer
+	// reservations are handoffs in progress; Stop waits for them before
+	// closing jobs, and stopping refuses new ones.
+	reservations   int
+	stopping       bool
+	noReservations *sync.Cond
 
 	jobs      chan job
 	results   chan *hook.Result
@@ -120,7 +129,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Lease <= cfg.Sender.Timeout() {
 		return nil, fmt.Errorf("delivery: lease %s must exceed the attempt timeout %s", cfg.Lease, cfg.Sender.Timeout())
 	}
-	return &Dispatcher{
+	d := &Dispatcher{
 		cfg:        cfg,
 		inflight:   make(map[string]int),
 		jobs:       make(chan job, cfg.Workers),
@@ -130,16 +139,21 @@ func New(cfg Config) (*Dispatcher, error) {
 		stopClaims: make(chan struct{}),
 		claimsDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
-	}, nil
+	}
+	d.noReservations = sync.NewCond(&d.mu)
+	return d, nil
 }
 
 // Start launches the claim loop, the workers and the result writer, and
 // returns. ctx is used for store calls until Stop.
 func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
 	if d.started {
+		d.mu.Unlock()
 		return errors.New("delivery: dispatcher already started")
 	}
 	d.started = true
+	d.mu.Unlock()
 	ctx = context.WithoutCancel(ctx) // Stop, not ctx, ends the dispatcher
 	for range d.cfg.Workers {
 		d.workersWG.Add(1)
@@ -155,7 +169,14 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 // writes the last results and returns.
 func (d *Dispatcher) Stop() {
 	d.stopOnce.Do(func() {
-		if !d.started {
+		d.mu.Lock()
+		started := d.started
+		d.stopping = true
+		for d.reservations > 0 {
+			d.noReservations.Wait()
+		}
+		d.mu.Unlock()
+		if !started {
 			return
 		}
 		close(d.stopClaims)
@@ -410,8 +431,14 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
 func (d *Dispatcher) resultWriter(ctx context.Context) {
 	defer close(d.writerDone)
 	batch := make([]*hook.Result, 0, d.cfg.BatchSize)
+	linger := time.NewTimer(0)
+	<-linger.C
 	for r := range d.results {
 		batch = append(batch[:0], r)
+		// Results are not urgent (the attempts are over, and their leases
+		// run long): collect for a moment so that one transaction records
+		// many, instead of one commit per result under load.
+		linger.Reset(resultLinger)
 	gather:
 		for len(batch) < d.cfg.BatchSize {
 			select {
@@ -420,8 +447,14 @@ func (d *Dispatcher) resultWriter(ctx context.Context) {
 					break gather
 				}
 				batch = append(batch, r)
-			default:
+			case <-linger.C:
 				break gather
+			}
+		}
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
+			default:
 			}
 		}
 		d.writeResults(ctx, batch)

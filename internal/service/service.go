@@ -49,10 +49,19 @@ type Config struct {
 	// OperatorEvents: an operator webhook is configured.
 	OperatorEvents bool
 	// Sealer, when set, encrypts signing keys at rest.
-	Sealer  KeySealer
+	Sealer KeySealer
+	// Handoff, when set, starts a handoff of new deliveries to this node's
+	// dispatcher for one submitted event (see delivery.Handoff).
+	Handoff func() Handoff
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
+}
+
+// Handoff gives new deliveries straight to a dispatcher.
+type Handoff interface {
+	Params(now time.Time) *store.Handoff
+	Done(claims []*store.Claim, err error)
 }
 
 // Service implements hookd's use cases.

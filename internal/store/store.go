@@ -162,13 +162,30 @@ type EventCreateParams struct {
 	IdempotencyKey string
 	RequestHash    []byte
 	IdempotencyTTL time.Duration
+	// Handoff, when set, lets the caller take new deliveries straight from
+	// the transaction that creates them instead of claiming them later.
+	Handoff *Handoff
+}
+
+// Handoff passes new deliveries to the caller's dispatcher in the
+// transaction that creates them: the common path then needs no claim.
+type Handoff struct {
+	// Reserve is asked, inside the transaction, whether the caller takes a
+	// new delivery to the endpoint now. It must be quick and must not call
+	// the store. If EventCreate fails, every reservation it made is void.
+	Reserve func(endpointID string) bool
+	// Until is when the lease of the deliveries taken ends.
+	Until time.Time
 }
 
 // EventCreateResult is the answer to EventCreate.
 type EventCreateResult struct {
 	Event      *hook.Event
 	Deliveries []*hook.Delivery // the scheduled deliveries the event got
-	Replayed   bool             // an earlier request with the same key
+	// Claims are the deliveries the Handoff took, leased to the caller,
+	// who must attempt or release each.
+	Claims   []*Claim
+	Replayed bool // an earlier request with the same key
 }
 
 // DeliveryListParams filters deliveries; empty fields do not filter.

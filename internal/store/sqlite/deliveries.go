@@ -175,7 +175,7 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 		}
 		ev := &hook.Event{ID: d.EventID, AccountID: d.AccountID}
 		out = newDelivery(ev, d.EndpointID, hook.TriggerRedeliver, p.Now)
-		return w.insertDelivery(out)
+		return w.insertDelivery(out, 0)
 	})
 	return out, err
 }
@@ -220,7 +220,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 		}
 		for _, id := range ids {
 			ev := &hook.Event{ID: id, AccountID: e.AccountID}
-			if err := w.insertDelivery(newDelivery(ev, e.ID, hook.TriggerRecover, p.Now)); err != nil {
+			if err := w.insertDelivery(newDelivery(ev, e.ID, hook.TriggerRecover, p.Now), 0); err != nil {
 				return err
 			}
 		}
@@ -238,7 +238,7 @@ func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error
 			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
-		if err := w.insertDelivery(p.Delivery); err != nil {
+		if err := w.insertDelivery(p.Delivery, 0); err != nil {
 			return err
 		}
 		return w.insertAttempt(p.Attempt)
@@ -253,6 +253,16 @@ func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error
 // cannot fill a claim. A claimed delivery's next_attempt_at becomes the end
 // of its lease: if the claimer dies, the delivery falls due again then.
 func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*store.Claim, error) {
+	// Most wake-ups find nothing due (new work was handed off): look on a
+	// reader first and take the writer only when there is something.
+	var due int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1)`,
+		ms(p.Now)).Scan(&due); err != nil {
+		return nil, fmt.Errorf("look for due deliveries: %w", err)
+	}
+	if due == 0 {
+		return nil, nil
+	}
 	var out []*store.Claim
 	err := s.write(ctx, false, false, func(w *wtx) error {
 		out = nil
@@ -263,9 +273,8 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		if len(cands) == 0 {
 			return nil
 		}
-		lease := rand.Int64N(1<<62) + 1
+		lease := newLease()
 		taken := make(map[string]int)
-		endpoints := make(map[string]*hook.Endpoint)
 		for _, c := range cands {
 			if len(out) >= p.Limit {
 				break
@@ -273,13 +282,9 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if p.Capacity != nil && taken[c.endpointID] >= p.Capacity(c.endpointID) {
 				continue
 			}
-			e, ok := endpoints[c.endpointID]
-			if !ok {
-				e, err = w.endpointGet(c.endpointID)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				endpoints[c.endpointID] = e // nil if deleted
+			e, err := w.cachedEndpoint(c.endpointID)
+			if err != nil {
+				return err
 			}
 			if e == nil || !e.Enabled {
 				continue // canceled with the disable; not claimable
@@ -346,7 +351,11 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 	err := s.write(ctx, false, true, func(w *wtx) error {
 		out = &store.DeliveryCompleteResult{}
 		// Endpoint state as this batch changes it.
-		endpoints := make(map[string]*hook.Endpoint)
+		type endpointState struct {
+			e        *hook.Endpoint // nil: deleted
+			failures int
+		}
+		endpoints := make(map[string]*endpointState)
 		for _, r := range p.Results {
 			var (
 				ds         hook.DeliveryState
@@ -361,17 +370,23 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 			if err != nil {
 				return fmt.Errorf("read delivery: %w", err)
 			}
-			e, ok := endpoints[endpointID]
+			st, ok := endpoints[endpointID]
 			if !ok {
-				e, err = w.endpointGet(endpointID)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
+				st = &endpointState{}
+				if st.e, err = w.cachedEndpoint(endpointID); err != nil {
 					return err
 				}
-				endpoints[endpointID] = e
+				if st.e != nil {
+					if err := w.queryRow(`SELECT consecutive_failures FROM endpoints WHERE id = ?`, endpointID).Scan(&st.failures); err != nil {
+						return fmt.Errorf("read endpoint: %w", err)
+					}
+				}
+				endpoints[endpointID] = st
 			}
-			es := hook.EndpointState{Found: e != nil}
+			e := st.e
+			es := hook.EndpointState{Found: e != nil, ConsecutiveFailures: st.failures}
 			if e != nil {
-				es.Enabled, es.ConsecutiveFailures = e.Enabled, e.ConsecutiveFailures
+				es.Enabled = e.Enabled
 			}
 			t := hook.Decide(ds, es, *r, p.DisableAfter)
 
@@ -390,6 +405,9 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 					next, lastErr = ms(t.NextAttemptAt), nullString(a.Error)
 				case hook.StatusCanceled:
 					lastErr = hook.CanceledDisabled
+					if e == nil {
+						lastErr = hook.CanceledDeleted
+					}
 				default:
 					lastErr = nullString(a.Error)
 				}
@@ -404,12 +422,13 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 				continue
 			}
 			if t.SetFailures {
-				e.ConsecutiveFailures = t.Failures
+				st.failures = t.Failures
 				if _, err := w.exec(`UPDATE endpoints SET consecutive_failures = ? WHERE id = ?`, t.Failures, e.ID); err != nil {
 					return fmt.Errorf("update endpoint: %w", err)
 				}
 			}
 			if t.Disable != "" {
+				e.ConsecutiveFailures = st.failures
 				if err := w.disable(e, t.Disable, p.Now); err != nil {
 					return err
 				}
@@ -462,3 +481,6 @@ func (s *Store) DeliveryNextDue(ctx context.Context, after time.Time) (time.Time
 	}
 	return time.Time{}, false, nil
 }
+
+// newLease returns a claim's lease: random, never 0 (0 is "not leased").
+func newLease() int64 { return rand.Int64N(1<<62) + 1 }

@@ -54,6 +54,7 @@ func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 		return err
 	}
 	return s.write(ctx, false, false, func(w *wtx) error {
+		w.endpointsChanged()
 		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AccountID, e.URL, e.Description, types, e.Signing, keys, e.PublicKey,
 			e.Enabled, nullString(e.DisabledReason), nullMS(e.DisabledAt), e.ConsecutiveFailures,
@@ -109,6 +110,7 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 	var out *hook.Endpoint
 	// wake: a re-enable may queue an operator message.
 	err := s.write(ctx, false, true, func(w *wtx) error {
+		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {
 			return err
@@ -170,6 +172,7 @@ func (w *wtx) cancelPending(endpointID, reason string, now time.Time) error {
 // disable disables an enabled endpoint for reason and cancels its
 // pending deliveries.
 func (w *wtx) disable(e *hook.Endpoint, reason string, now time.Time) error {
+	w.endpointsChanged()
 	_, err := w.exec(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE id = ?`,
 		reason, ms(now), ms(now), e.ID)
 	if err != nil {
@@ -182,6 +185,7 @@ func (w *wtx) disable(e *hook.Endpoint, reason string, now time.Time) error {
 // EndpointDelete implements store.Store.
 func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) error {
 	return s.write(ctx, false, false, func(w *wtx) error {
+		w.endpointsChanged()
 		res, err := w.exec(`UPDATE endpoints SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`, ms(now), ms(now), id)
 		if err != nil {
 			return fmt.Errorf("delete endpoint: %w", err)
@@ -197,6 +201,7 @@ func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) er
 func (s *Store) EndpointRotateKey(ctx context.Context, p *store.EndpointRotateKeyParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	err := s.write(ctx, true, false, func(w *wtx) error {
+		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {
 			return err

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,7 +14,8 @@ import (
 // EventCreate implements store.Store.
 func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error) {
 	var out *store.EventCreateResult
-	err := s.write(ctx, true, true, func(w *wtx) error {
+	// Wakes the dispatcher only if some delivery was not handed off.
+	err := s.write(ctx, true, false, func(w *wtx) error {
 		ev := p.Event
 		if p.IdempotencyKey != "" {
 			prev, err := w.idempotentReplay(p)
@@ -28,7 +28,7 @@ func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*s
 			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
-		dels, err := w.fanOut(ev)
+		dels, claims, err := w.fanOut(ev, p.Handoff)
 		if err != nil {
 			return err
 		}
@@ -38,7 +38,10 @@ func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*s
 				return fmt.Errorf("insert idempotency key: %w", err)
 			}
 		}
-		out = &store.EventCreateResult{Event: ev, Deliveries: dels}
+		if len(claims) < len(dels) {
+			w.wakeDispatcher()
+		}
+		out = &store.EventCreateResult{Event: ev, Deliveries: dels, Claims: claims}
 		return nil
 	})
 	if err != nil {
@@ -89,40 +92,39 @@ func (w *wtx) idempotentReplay(p *store.EventCreateParams) (*store.EventCreateRe
 }
 
 // fanOut creates a scheduled delivery of ev for every enabled endpoint of
-// its account that subscribes to its type.
-func (w *wtx) fanOut(ev *hook.Event) ([]*hook.Delivery, error) {
-	rows, err := w.query(`SELECT id, event_types FROM endpoints WHERE account_id = ? AND enabled = 1 AND deleted_at IS NULL ORDER BY id`, ev.AccountID)
+// its account that subscribes to its type. Those that h takes are created
+// leased to the caller and returned as claims as well.
+func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*store.Claim, error) {
+	eps, err := w.accountEndpoints(ev.AccountID)
 	if err != nil {
-		return nil, fmt.Errorf("select endpoints: %w", err)
+		return nil, nil, fmt.Errorf("select endpoints: %w", err)
 	}
-	var targets []string
-	for rows.Next() {
-		var id, types string
-		if err := rows.Scan(&id, &types); err != nil {
-			rows.Close()
-			return nil, err
+	var (
+		dels   []*hook.Delivery
+		claims []*store.Claim
+		lease  int64
+	)
+	for _, e := range eps {
+		if !e.Subscribes(ev.Type) {
+			continue
 		}
-		e := hook.Endpoint{ID: id}
-		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("endpoint %s event types: %w", id, err)
+		d := newDelivery(ev, e.ID, hook.TriggerScheduled, ev.CreatedAt)
+		var dlease int64
+		if h != nil && h.Reserve(e.ID) {
+			if lease == 0 {
+				lease = newLease()
+			}
+			// Leased like a claim: due again at h.Until if the caller dies.
+			dlease, d.NextAttemptAt = lease, h.Until
+			claims = append(claims, &store.Claim{Delivery: d, Lease: lease, Body: ev.Body, URL: e.URL,
+				Keys: hook.LiveKeys(e.Keys, ev.CreatedAt)})
 		}
-		if e.Subscribes(ev.Type) {
-			targets = append(targets, id)
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	dels := make([]*hook.Delivery, 0, len(targets))
-	for _, epID := range targets {
-		d := newDelivery(ev, epID, hook.TriggerScheduled, ev.CreatedAt)
-		if err := w.insertDelivery(d); err != nil {
-			return nil, err
+		if err := w.insertDelivery(d, dlease); err != nil {
+			return nil, nil, err
 		}
 		dels = append(dels, d)
 	}
-	return dels, nil
+	return dels, claims, nil
 }
 
 func newDelivery(ev *hook.Event, endpointID, trigger string, now time.Time) *hook.Delivery {
@@ -139,10 +141,11 @@ func newDelivery(ev *hook.Event, endpointID, trigger string, now time.Time) *hoo
 	}
 }
 
-func (w *wtx) insertDelivery(d *hook.Delivery) error {
+// insertDelivery stores d; lease is 0, or the lease it is created under.
+func (w *wtx) insertDelivery(d *hook.Delivery, lease int64) error {
 	_, err := w.exec(`INSERT INTO deliveries (id, event_id, endpoint_id, account_id, trigger, status, attempts,
-		next_attempt_at, last_status_code, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.EventID, d.EndpointID, d.AccountID, d.Trigger, d.Status, d.Attempts, nullMS(d.NextAttemptAt),
+		next_attempt_at, lease, last_status_code, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.EventID, d.EndpointID, d.AccountID, d.Trigger, d.Status, d.Attempts, nullMS(d.NextAttemptAt), lease,
 		nullInt(d.LastStatusCode), nullString(d.LastError), ms(d.CreatedAt), ms(d.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert delivery: %w", err)

@@ -44,13 +44,14 @@ const maxBatch = 512
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	path   string
-	lock   *os.File
-	rdb    *sql.DB // readers
-	wdb    *sql.DB // the writer's pool of one
-	wconn  *sql.Conn
-	wstmts map[string]*sql.Stmt // owned by the writer goroutine
-	rstmts sync.Map             // query → *sql.Stmt on rdb
+	path    string
+	lock    *os.File
+	rdb     *sql.DB // readers
+	wdb     *sql.DB // the writer's pool of one
+	wconn   *sql.Conn
+	wstmts  map[string]*sql.Stmt // owned by the writer goroutine
+	epCache *endpointCache       // owned by the writer goroutine
+	rstmts  sync.Map             // query → *sql.Stmt on rdb
 
 	ops     chan *writeOp
 	stop    chan struct{}

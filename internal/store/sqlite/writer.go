@@ -17,7 +17,8 @@ type writeOp struct {
 	fn  func(w *wtx) error
 	// durable asks for the batch's commit to be fsync'd.
 	durable bool
-	// wake signals WorkAvailable after the commit.
+	// wake signals WorkAvailable after the commit; an op may also set it
+	// with wtx.wakeDispatcher.
 	wake bool
 	err  error
 	done chan struct{}
@@ -97,6 +98,7 @@ func (s *Store) runBatch(ops []*writeOp) {
 	err := s.inTx(ctx, durable, func() error {
 		shared := len(live) > 1
 		for _, op := range live {
+			w.op = op
 			op.err = s.runOp(w, op, shared)
 			if errors.Is(op.err, errAbortBatch) {
 				return op.err
@@ -110,6 +112,9 @@ func (s *Store) runBatch(ops []*writeOp) {
 	for _, op := range live {
 		if err != nil {
 			op.err = err
+		}
+		if op.err != nil {
+			s.epCache = nil // it may hold what was rolled back
 		}
 		if op.err == nil && op.wake {
 			wake = true
@@ -187,7 +192,12 @@ func (s *Store) inTx(ctx context.Context, durable bool, fn func() error) (err er
 type wtx struct {
 	s   *Store
 	ctx context.Context
+	op  *writeOp
 }
+
+// wakeDispatcher asks for WorkAvailable to be signalled once the op has
+// committed.
+func (w *wtx) wakeDispatcher() { w.op.wake = true }
 
 func (w *wtx) stmt(q string) (*sql.Stmt, error) {
 	if st, ok := w.s.wstmts[q]; ok {

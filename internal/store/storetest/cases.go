@@ -857,3 +857,47 @@ func testWorkAvailable(t *testing.T, b *bundle) {
 		t.Fatal("no WorkAvailable signal after EventCreate")
 	}
 }
+
+func testEventHandoff(t *testing.T, b *bundle) {
+	a := b.account(t)
+	taken := b.endpoint(t, a)
+	left := b.endpoint(t, a)
+	var asked []string
+	until := t0.Add(30 * time.Second)
+	res, err := b.s.EventCreate(b.ctx, &store.EventCreateParams{Event: newEvent(a, "call.received", t0),
+		Handoff: &store.Handoff{Until: until, Reserve: func(id string) bool {
+			asked = append(asked, id)
+			return id == taken.ID
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 2 || len(res.Deliveries) != 2 || len(res.Claims) != 1 {
+		t.Fatalf("asked %d, deliveries %d, claims %d; want 2, 2, 1", len(asked), len(res.Deliveries), len(res.Claims))
+	}
+	c := res.Claims[0]
+	if c.Delivery.EndpointID != taken.ID || c.Lease == 0 || c.URL != taken.URL || string(c.Body) != string(res.Event.Body) ||
+		len(c.Keys) != 1 || c.Keys[0].Value != taken.Keys[0].Value {
+		t.Errorf("handed-off claim = %+v", c)
+	}
+	// Only the other delivery is claimable; the handed-off one is leased.
+	cl := b.claim(t, t0.Add(time.Second), 10)
+	if len(cl) != 1 || cl[0].Delivery.EndpointID != left.ID {
+		t.Fatalf("claimable after handoff: %v", ids(cl, func(c *store.Claim) string { return c.Delivery.EndpointID }))
+	}
+	b.complete(t, t0.Add(time.Second), 3, ok(c, t0.Add(time.Second)))
+	wantStatus(t, b, c.Delivery.ID, hook.StatusSucceeded)
+	// Had the caller died, the lease would end and the delivery be due.
+	r2, _ := b.s.EventCreate(b.ctx, &store.EventCreateParams{Event: newEvent(a, "sms.received", t0),
+		Handoff: &store.Handoff{Until: until, Reserve: func(id string) bool { return id == taken.ID }}})
+	if cl := b.claim(t, until.Add(-time.Millisecond), 10); containsID(cl, r2.Claims[0].Delivery.ID) {
+		t.Errorf("handed-off delivery claimed before its lease ended")
+	}
+	if cl := b.claim(t, until, 10); !containsID(cl, r2.Claims[0].Delivery.ID) {
+		t.Errorf("handed-off delivery not claimable after its lease ended")
+	}
+}
+
+func containsID(cl []*store.Claim, id string) bool {
+	return slices.ContainsFunc(cl, func(c *store.Claim) bool { return c.Delivery.ID == id })
+}

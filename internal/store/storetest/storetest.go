@@ -37,6 +37,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EventIdempotency", testEventIdempotency},
 		{"EventCreateConcurrent", testEventCreateConcurrent},
 		{"ClaimLeases", testClaimLeases},
+		{"EventHandoff", testEventHandoff},
 		{"ClaimCapacity", testClaimCapacity},
 		{"CompleteSuccessAndRetry", testCompleteSuccessAndRetry},
 		{"CompleteAutoDisable", testCompleteAutoDisable},

@@ -1,0 +1,84 @@
+package delivery
+
+import (
+	"time"
+
+	"github.com/hookd/hookd/internal/store"
+)
+
+// Handoff lets one event submission give its new deliveries straight to
+// this node's workers, in the transaction that stores them, instead of
+// leaving them for the claim loop: the common path then costs no claim
+// transaction and no second read of the event. A delivery is only handed
+// off when a worker and a slot of its endpoint are free; the rest are
+// claimed as usual.
+type Handoff struct {
+	d        *Dispatcher
+	reserved []string // endpoint ids, one per reservation
+}
+
+// NewHandoff starts a handoff for one store.EventCreate call. Pass
+// Params to the store, then call Done with the outcome.
+func (d *Dispatcher) NewHandoff() *Handoff { return &Handoff{d: d} }
+
+// Params are the store's side of the handoff.
+func (h *Handoff) Params(now time.Time) *store.Handoff {
+	return &store.Handoff{Reserve: h.reserve, Until: now.Add(h.d.cfg.Lease)}
+}
+
+// reserve takes a worker and an endpoint slot, if free. It runs inside
+// the store's transaction: quick, and never calls the store.
+func (h *Handoff) reserve(endpointID string) bool {
+	d := h.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.stopping || d.busy >= d.cfg.Workers || d.inflight[endpointID] >= d.cfg.EndpointConcurrency {
+		return false
+	}
+	d.busy++
+	d.inflight[endpointID]++
+	d.reservations++
+	h.reserved = append(h.reserved, endpointID)
+	return true
+}
+
+// Done queues the claims the store handed off, or, if the store call
+// failed, gives the reservations back.
+func (h *Handoff) Done(claims []*store.Claim, err error) {
+	d := h.d
+	if len(h.reserved) == 0 {
+		return
+	}
+	if err != nil {
+		claims = nil
+	}
+	d.mu.Lock()
+	// Reservations the store did not use (it failed) are given back.
+	used := make(map[string]int, len(claims))
+	for _, c := range claims {
+		used[c.Delivery.EndpointID]++
+	}
+	for _, id := range h.reserved {
+		if used[id] > 0 {
+			used[id]--
+			continue
+		}
+		d.busy--
+		if d.inflight[id]--; d.inflight[id] <= 0 {
+			delete(d.inflight, id)
+		}
+	}
+	d.mu.Unlock()
+	d.cfg.Metrics.InFlight.Add(float64(len(claims)))
+	d.cfg.Metrics.Claimed.Add(float64(len(claims)))
+	for _, c := range claims {
+		d.jobs <- job{claim: c} // never blocks: a worker was reserved for it
+	}
+	d.mu.Lock()
+	d.reservations -= len(h.reserved)
+	if d.reservations == 0 {
+		d.noReservations.Broadcast()
+	}
+	d.mu.Unlock()
+	h.reserved = nil
+}

@@ -143,8 +143,15 @@ func (f *listenFlags) describe(ctx context.Context, keys []string, st *listenSto
 			secrets++
 		}
 	}
-	lines := []string{fmt.Sprintf("keys: %s (v1), %s (v1a); timestamps older than %v are rejected",
-		listenPlural(secrets, "secret"), listenPlural(publicKeys, "public key"), webhook.DefaultTolerance)}
+	var kinds []string
+	if secrets > 0 {
+		kinds = append(kinds, listenPlural(secrets, "secret")+" (v1)")
+	}
+	if publicKeys > 0 {
+		kinds = append(kinds, listenPlural(publicKeys, "public key")+" (v1a)")
+	}
+	lines := []string{fmt.Sprintf("keys: %s; timestamps more than %v away are rejected",
+		strings.Join(kinds, ", "), webhook.DefaultTolerance)}
 	if listenIs2xx(f.status) {
 		lines = append(lines, fmt.Sprintf("answer: %d to each verified event; duplicates (same webhook-id) are answered %d again, not processed again", f.status, f.status))
 	} else {

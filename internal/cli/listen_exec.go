@@ -26,9 +26,8 @@ type listenExecInput struct {
 
 // listenExecResult is how an --exec run went.
 type listenExecResult struct {
-	output   []byte // stdout and stderr, interleaved, at most listenExecOutputMax
-	duration time.Duration
-	err      error // nil on exit status 0
+	output []byte // stdout and stderr, interleaved, at most listenExecOutputMax
+	err    error  // nil on exit status 0
 }
 
 // listenExec runs command with sh -c: the envelope JSON on stdin, and
@@ -53,9 +52,8 @@ func listenExec(ctx context.Context, command string, timeout time.Duration, in l
 	// the answer beyond the timeout.
 	cmd.WaitDelay = time.Second
 
-	start := time.Now()
 	err := cmd.Run()
-	res := listenExecResult{output: out.bytes(), duration: time.Since(start)}
+	res := listenExecResult{output: out.bytes()}
 	switch {
 	case err == nil:
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):

@@ -90,9 +90,9 @@ func newReceiver(cfg receiverConfig) *receiver {
 	return rc
 }
 
-// listenCaptureWriter remembers the status and the start of the body written to
-// it, so that a rejection by the middleware can be printed. passed is set
-// when the request got past the middleware.
+// listenCaptureWriter remembers the status and the start of the body
+// written to it, so that a rejection by the middleware can be printed.
+// passed is set when the request got past the middleware.
 type listenCaptureWriter struct {
 	http.ResponseWriter
 	status int
@@ -156,7 +156,6 @@ type listenOutcome struct {
 	processed  bool
 	problem    string // why it was not processed, if it was not
 	execOutput []byte
-	execDur    time.Duration
 }
 
 // serveVerified handles a request the middleware verified.
@@ -209,7 +208,7 @@ func (rc *receiver) process(ctx context.Context, r *http.Request, msgID string, 
 		res := listenExec(ctx, rc.cfg.Exec, rc.cfg.ExecTimeout, listenExecInput{
 			msgID: msgID, env: env, timestamp: r.Header.Get(webhook.HeaderTimestamp), body: body,
 		})
-		out.execOutput, out.execDur = res.output, res.duration
+		out.execOutput = res.output
 		if res.err != nil {
 			out.status, out.problem = http.StatusInternalServerError, res.err.Error()
 			return out

@@ -34,6 +34,7 @@ SELECT webhook_id, account_id, accepted_at, received_at,
   json_extract(data, '$.to.number')            AS to_number,
   json_extract(data, '$.status')               AS status,
   json_extract(data, '$.started_at')           AS started_at,
+  json_extract(data, '$.ended_at')             AS ended_at,
   json_extract(data, '$.duration_seconds')     AS duration_seconds,
   json_extract(data, '$.recording.url')        AS recording_url,
   json_extract(data, '$.summary.one_sentence') AS summary
@@ -44,7 +45,7 @@ SELECT webhook_id, account_id, accepted_at, received_at,
   json_extract(data, '$.from.number') AS from_number,
   json_extract(data, '$.from.name')   AS from_name,
   json_extract(data, '$.to.number')   AS to_number,
-  json_extract(data, '$.received_at') AS sent_at,
+  json_extract(data, '$.received_at') AS sms_received_at,
   json_extract(data, '$.body')        AS body,
   json_array_length(data, '$.media')  AS media_count
 FROM events WHERE event = 'sms.received';
@@ -100,12 +101,17 @@ func (s *listenStore) init(ctx context.Context) error {
 	if version > 1 {
 		return fmt.Errorf("schema version %d is newer than this hookd knows (1)", version)
 	}
+	var tables int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'events'`).Scan(&tables); err != nil {
+		return err
+	}
+	if tables > 0 {
+		if _, err := s.db.ExecContext(ctx, `SELECT webhook_id, event, account_id, accepted_at, received_at, data FROM events LIMIT 0`); err != nil {
+			return errors.New("the file has an events table that is not hookd listen's; use another file")
+		}
+	}
 	if _, err := s.db.ExecContext(ctx, listenSchema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
-	}
-	_, err := s.db.ExecContext(ctx, `SELECT webhook_id, event, account_id, accepted_at, received_at, data FROM events LIMIT 0`)
-	if err != nil {
-		return errors.New("the file has an events table that is not hookd listen's; use another file")
 	}
 	return nil
 }

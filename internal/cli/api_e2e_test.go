@@ -68,6 +68,7 @@ func TestAuthAndTenantIsolation(t *testing.T) {
 	}
 	adminOnly := []struct{ method, path, body string }{
 		{"POST", "/v1/accounts", `{"name":"x"}`},
+		{"POST", "/v1/accounts", `not json`}, // 403 before the body is read
 		{"GET", "/v1/accounts/" + acc1.ID, ""},
 		{"POST", "/v1/accounts/" + acc1.ID + "/rotate-token", ""},
 		{"POST", "/v1/events", `{"account_id":"` + acc1.ID + `","event":"call.received","data":{}}`},
@@ -302,6 +303,19 @@ func TestPagination(t *testing.T) {
 	status, body = b.rawCall("GET", "/v1/event-types", acc.Token, "", nil)
 	if status != 200 || body["next_cursor"] != nil || len(body["data"].([]any)) != 2 {
 		t.Errorf("event types = %d %v", status, body)
+	}
+	status, body = b.rawCall("GET", "/v1/event-types?limit=1", acc.Token, "", nil)
+	cur, _ := body["next_cursor"].(string)
+	if status != 200 || len(body["data"].([]any)) != 1 || cur == "" {
+		t.Fatalf("event types, limit 1 = %d %v", status, body)
+	}
+	status, body = b.rawCall("GET", "/v1/event-types?limit=1&cursor="+cur, acc.Token, "", nil)
+	if status != 200 || len(body["data"].([]any)) != 1 || body["next_cursor"] != nil ||
+		body["data"].([]any)[0].(map[string]any)["event"] != "sms.received" {
+		t.Errorf("event types, second page = %d %v", status, body)
+	}
+	if status, _ := b.rawCall("GET", "/v1/event-types?limit=0", acc.Token, "", nil); status != 400 {
+		t.Errorf("event types, limit 0 = %d, want 400", status)
 	}
 	_ = acc
 }

@@ -282,7 +282,11 @@ func openStore(ctx context.Context, cfg *config.Config, now func() time.Time) (s
 	kind, where := cfg.Backend()
 	switch kind {
 	case config.BackendSQLite:
-		return sqlite.Open(ctx, where, sqlite.Options{Now: now()})
+		s, err := sqlite.Open(ctx, where, sqlite.Options{Now: now()})
+		if err != nil { // not a nil *sqlite.Store in a non-nil interface
+			return nil, err
+		}
+		return s, nil
 	case config.BackendPostgres:
 		return nil, errors.New("PostgreSQL support is not built yet")
 	}

@@ -128,3 +128,20 @@ func TestGracefulShutdownFinishesAttempts(t *testing.T) {
 		t.Errorf("receiver got %d requests, want 1 (nothing redelivered)", rcv.count())
 	}
 }
+
+// A second hookd on the same SQLite database refuses to start, and says
+// why.
+func TestOneNodePerDataDir(t *testing.T) {
+	t.Parallel()
+	b := start(t)
+	cfg := *b.cfg
+	cfg.Addr = "127.0.0.1:0"
+	n, err := cli.StartNode(context.Background(), &cfg, cli.NodeOptions{})
+	if err == nil {
+		n.Stop(context.Background())
+		t.Fatal("a second node on the same data dir started")
+	}
+	if !strings.Contains(err.Error(), "in use by another hookd process") {
+		t.Errorf("error = %v, want it to say the database is in use", err)
+	}
+}

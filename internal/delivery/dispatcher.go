@@ -340,6 +340,10 @@ func (d *Dispatcher) worker(ctx context.Context) {
 			continue
 		}
 		r := d.attempt(ctx, j.claim)
+		if r == nil {
+			d.releaseAt(ctx, j.claim, d.cfg.Now().Add(keyErrorRetry))
+			continue
+		}
 		d.endpointDone(j.claim.Delivery.EndpointID)
 		d.results <- r
 		d.done(j.claim.Delivery.EndpointID)
@@ -370,33 +374,43 @@ func (d *Dispatcher) done(endpointID string) {
 // release gives back work claimed but not started because of Stop.
 func (d *Dispatcher) release(ctx context.Context, j job) {
 	if j.claim != nil {
-		d.endpointDone(j.claim.Delivery.EndpointID)
-		err := d.cfg.Store.DeliveryRelease(ctx, &store.ReleaseParams{
-			DeliveryIDs: []string{j.claim.Delivery.ID}, Leases: []int64{j.claim.Lease}, Now: d.cfg.Now()})
-		if err != nil {
-			d.cfg.Logger.Warn("release delivery", slog.String("delivery_id", j.claim.Delivery.ID), slog.Any("error", err))
-		}
-		d.done(j.claim.Delivery.EndpointID)
+		d.releaseAt(ctx, j.claim, d.cfg.Now())
 		return
 	}
 	d.done("") // an operator message's lease simply runs out
 }
 
+// releaseAt gives a claimed delivery back, due at t, without an attempt.
+func (d *Dispatcher) releaseAt(ctx context.Context, c *store.Claim, t time.Time) {
+	d.endpointDone(c.Delivery.EndpointID)
+	err := d.cfg.Store.DeliveryRelease(ctx, &store.ReleaseParams{
+		DeliveryIDs: []string{c.Delivery.ID}, Leases: []int64{c.Lease}, Now: t})
+	if err != nil {
+		d.cfg.Logger.Warn("release delivery", slog.String("delivery_id", c.Delivery.ID), slog.Any("error", err))
+	}
+	d.done(c.Delivery.EndpointID)
+}
+
+// keyErrorRetry is how long a delivery waits when its signing key cannot
+// be used on this node.
+const keyErrorRetry = time.Minute
+
 // attempt makes one attempt of a claimed delivery and decides its retry.
+// It returns nil if no attempt could be made (see keyErrorRetry).
 func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
 	del := c.Delivery
 	r := &hook.Result{DeliveryID: del.ID, Lease: c.Lease}
 	signer, err := d.signers.get(del.EndpointID, c.Keys, d.cfg.OpenKey)
-	var o *Outcome
 	if err != nil {
-		// A key hookd cannot read (e.g. a wrong --secret-key): fail the
-		// attempt visibly rather than send it unsigned.
-		d.cfg.Logger.Error("endpoint signing key unusable", slog.String("endpoint_id", del.EndpointID), slog.Any("error", err))
-		now := d.cfg.Now()
-		o = &Outcome{StartedAt: now, Code: "signing", Error: "signing: the endpoint's signing key cannot be used"}
-	} else {
-		o = d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer})
+		// A key this node cannot use (say, started without the right
+		// --secret-key): an operator problem, not the receiver's. Send
+		// nothing unsigned, record no attempt, count no failure: give the
+		// delivery back for later and say so loudly.
+		d.cfg.Logger.Error("endpoint signing key unusable; delivery postponed", slog.String("endpoint_id", del.EndpointID),
+			slog.String("delivery_id", del.ID), slog.Duration("retry_in", keyErrorRetry), slog.Any("error", err))
+		return nil
 	}
+	o := d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer})
 	r.OK = o.OK()
 	r.Gone = o.StatusCode == 410
 	r.Attempt = hook.Attempt{

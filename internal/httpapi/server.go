@@ -102,11 +102,11 @@ func (a *API) routes() {
 		m.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	}
 
-	a.handle("POST /v1/accounts", a.createAccount)
-	a.handle("GET /v1/accounts/{id}", a.getAccount)
-	a.handle("POST /v1/accounts/{id}/rotate-token", a.rotateAccountToken)
+	a.handle("POST /v1/accounts", adminOnly(a.createAccount))
+	a.handle("GET /v1/accounts/{id}", adminOnly(a.getAccount))
+	a.handle("POST /v1/accounts/{id}/rotate-token", adminOnly(a.rotateAccountToken))
 
-	a.handle("POST /v1/events", a.submitEvent)
+	a.handle("POST /v1/events", adminOnly(a.submitEvent))
 	a.handle("GET /v1/events/{id}", a.getEvent)
 	a.handle("GET /v1/event-types", a.eventTypes)
 
@@ -161,6 +161,17 @@ func (a *API) rateLimit(w http.ResponseWriter, actor service.Actor) error {
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	return hook.Errorf(hook.ERateLimited, "Too many requests for this token; retry after %d s.", max(secs, 1))
+}
+
+// adminOnly answers 403 to account tokens before the handler reads
+// anything of the request.
+func adminOnly(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, actor service.Actor) error {
+		if !actor.Admin {
+			return hook.Errorf(hook.EForbidden, "This route needs the admin token.")
+		}
+		return h(w, r, actor)
+	}
 }
 
 // ServeHTTP implements http.Handler: recovery, metrics, then routing.

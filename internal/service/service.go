@@ -42,7 +42,8 @@ type Config struct {
 	AllowHTTP bool
 	// AdminToken is the admin bearer token.
 	AdminToken string
-	// SecretOverlap is how long a rotated-out key keeps signing (24h).
+	// SecretOverlap is how long a rotated-out key keeps signing
+	// (--secret-overlap, 24h; 0: not at all).
 	SecretOverlap time.Duration
 	// Retention bounds how far back recover reaches (720h).
 	Retention time.Duration
@@ -81,8 +82,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AdminToken == "" {
 		return nil, errors.New("service: an admin token is required")
 	}
-	if cfg.SecretOverlap <= 0 {
-		cfg.SecretOverlap = 24 * time.Hour
+	if cfg.SecretOverlap < 0 {
+		return nil, errors.New("service: SecretOverlap must not be negative")
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = 720 * time.Hour

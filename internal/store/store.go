@@ -100,7 +100,7 @@ type Store interface {
 	// hook.Decide to each, in one transaction.
 	DeliveryComplete(ctx context.Context, p *DeliveryCompleteParams) (*DeliveryCompleteResult, error)
 	// DeliveryRelease gives claimed deliveries that were never attempted
-	// back, due at p.Now.
+	// back, due at p.Now (which may be later than now, to postpone them).
 	DeliveryRelease(ctx context.Context, p *ReleaseParams) error
 	// DeliveryNextDue returns the earliest next_attempt_at after p.After
 	// among pending deliveries, or ok false if there is none.
@@ -113,8 +113,10 @@ type Store interface {
 	OperatorComplete(ctx context.Context, p *OperatorCompleteParams) error
 
 	// Prune deletes what retention allows (SPEC §7): events older than
-	// p.Before with no pending delivery, their deliveries and attempts,
-	// finished operator messages, expired idempotency keys.
+	// p.Before whose deliveries are all finished and not updated since
+	// p.Before (a recent redelivery keeps an old event), with those
+	// deliveries and their attempts; finished operator messages older than
+	// p.Before; idempotency keys older than p.IdempotencyBefore.
 	Prune(ctx context.Context, p *PruneParams) (*PruneResult, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -115,6 +116,7 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err != nil {
 			return err
 		}
+		before := *e
 		if p.URL != nil {
 			e.URL = *p.URL
 		}
@@ -139,6 +141,11 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 			if err := w.cancelPending(e.ID, hook.CanceledDisabled, p.Now); err != nil {
 				return err
 			}
+		}
+		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
+			slices.Equal(e.EventTypes, before.EventTypes) {
+			out = e // nothing changes, not even updated_at
+			return nil
 		}
 		e.UpdatedAt = p.Now
 		types, err := marshalJSON(e.EventTypes)

@@ -15,9 +15,13 @@ func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneRe
 	out := &store.PruneResult{}
 	err := s.write(ctx, false, false, func(w *wtx) error {
 		*out = store.PruneResult{}
+		// An event goes with its deliveries and attempts once it and all
+		// of them are older than the cutoff and none is pending: a recent
+		// redelivery or recover keeps an old event.
 		rows, err := w.query(`SELECT id FROM events ev WHERE created_at < ?
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id AND d.status = 'pending')
-			ORDER BY created_at LIMIT ?`, ms(p.Before), p.Limit)
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id
+				AND (d.status = 'pending' OR d.updated_at >= ?))
+			ORDER BY created_at LIMIT ?`, ms(p.Before), ms(p.Before), p.Limit)
 		if err != nil {
 			return fmt.Errorf("select events to prune: %w", err)
 		}

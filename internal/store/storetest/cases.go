@@ -822,6 +822,24 @@ func testPrune(t *testing.T, b *bundle) {
 	b.complete(t, t0, 3, ok(b.claim(t, t0, 1)[0], t0))
 	oldPending := b.event(t, a, "call.received", t0.Add(time.Second))
 	recent := b.event(t, a, "call.received", t0.Add(48*time.Hour))
+	// An old event redelivered recently stays, with all its deliveries.
+	oldRedelivered := b.event(t, a, "sms.received", t0)
+	for _, c := range b.claim(t, t0, 10) {
+		if c.Delivery.ID == oldRedelivered.Deliveries[0].ID {
+			b.complete(t, t0, 3, fail(c, t0, time.Time{}))
+		}
+	}
+	later := t0.Add(30 * time.Hour)
+	nd, err := b.s.DeliveryRedeliver(b.ctx, &store.DeliveryRedeliverParams{DeliveryID: oldRedelivered.Deliveries[0].ID, Now: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range b.claim(t, later, 10) {
+		if c.Delivery.ID == nd.ID {
+			b.complete(t, later, 3, ok(c, later))
+		}
+	}
+	wantStatus(t, b, nd.ID, hook.StatusSucceeded)
 	res, err := b.s.Prune(b.ctx, &store.PruneParams{Before: t0.Add(24 * time.Hour), IdempotencyBefore: t0, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -835,7 +853,7 @@ func testPrune(t *testing.T, b *bundle) {
 	if _, err := b.s.DeliveryGet(b.ctx, oldDone.Deliveries[0].ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("old delivery kept: %v", err)
 	}
-	for _, r := range []*store.EventCreateResult{oldPending, recent} {
+	for _, r := range []*store.EventCreateResult{oldPending, recent, oldRedelivered} {
 		if _, err := b.s.EventGet(b.ctx, r.Event.ID); err != nil {
 			t.Errorf("event %s pruned: %v", r.Event.ID, err)
 		}

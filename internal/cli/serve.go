@@ -85,7 +85,15 @@ type Node struct {
 	server     *http.Server
 	metricsSrv *http.Server
 	ln         net.Listener
-	serveErr   chan error
+	senders    []*delivery.Sender
+}
+
+// serve runs srv on ln; if it stops for any reason but Shutdown, the node
+// cannot do its job, and says so.
+func (n *Node) serve(srv *http.Server, ln net.Listener, what string) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		n.log.Error("server stopped", slog.String("server", what), slog.Any("error", err))
+	}
 }
 
 // StartNode opens the store (creating the schema), starts delivering and
@@ -100,7 +108,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	n := &Node{cfg: cfg, log: opts.Logger, serveErr: make(chan error, 2)}
+	n := &Node{cfg: cfg, log: opts.Logger}
 	defer func() {
 		if err != nil {
 			n.closeAll()
@@ -189,9 +197,6 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
-	if n.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
@@ -200,9 +205,18 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
 		n.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	n.senders = append(n.senders, sender)
+	if dcfg.OperatorSender != nil {
+		n.senders = append(n.senders, dcfg.OperatorSender)
+	}
+	if n.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if n.server.TLSConfig != nil {
 		n.ln = tls.NewListener(n.ln, n.server.TLSConfig)
 	}
-	go func() { n.serveErr <- n.server.Serve(n.ln) }()
+	go n.serve(n.server, n.ln, "API")
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
@@ -218,7 +232,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		if err != nil {
 			return nil, fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
 		}
-		go func() { n.serveErr <- n.metricsSrv.Serve(mln) }()
+		go n.serve(n.metricsSrv, mln, "metrics")
 	}
 
 	kind, where := cfg.Backend()
@@ -255,6 +269,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	n.dispatcher.Stop()
 	n.pruner.Stop()
+	for _, s := range n.senders {
+		s.CloseIdleConnections()
+	}
 	if err := n.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}
@@ -264,7 +281,10 @@ func (n *Node) Stop(ctx context.Context) error {
 
 // closeAll releases what a failed StartNode had opened.
 func (n *Node) closeAll() {
-	if n.server != nil && n.ln != nil {
+	if n.ln != nil {
+		n.ln.Close()
+	}
+	if n.server != nil {
 		n.server.Close()
 	}
 	if n.dispatcher != nil {

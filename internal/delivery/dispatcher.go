@@ -197,12 +197,6 @@ func (d *Dispatcher) Kick() {
 	}
 }
 
-func (d *Dispatcher) capacity(endpointID string) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.cfg.EndpointConcurrency - d.inflight[endpointID]
-}
-
 // claimLoop claims due work whenever there is free capacity and a reason
 // to look: new work committed, a slot freed, a retry falling due, or the
 // poll interval passing.
@@ -217,12 +211,14 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 			lastOp = now
 			d.claimOperator(ctx, now)
 		}
-		claimed, asked, err := d.claim(ctx, now)
+		claimed, asked, refused, err := d.claim(ctx, now)
 		if err != nil {
 			d.cfg.Logger.Error("claim deliveries", slog.Any("error", err))
 		}
-		if err == nil && asked > 0 && claimed == asked {
-			// Probably more due: go again, unless asked to stop.
+		if err == nil && asked > 0 && (claimed == asked || refused > 0) {
+			// Probably more due (or due work for other endpoints lies
+			// behind one that just filled up, which the next pass skips):
+			// go again, unless asked to stop.
 			select {
 			case <-d.stopClaims:
 				return
@@ -265,8 +261,9 @@ func (d *Dispatcher) takeOpWake() bool {
 }
 
 // claim leases as much due work as there are free workers for, and queues
-// it. It returns how many were claimed and how many were asked for.
-func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked int, err error) {
+// it. It returns how many were claimed, how many were asked for, and how
+// many were refused because their endpoint was full.
+func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, refused int, err error) {
 	d.mu.Lock()
 	free := d.cfg.Workers - d.busy
 	var full []string
@@ -278,30 +275,21 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked i
 	d.mu.Unlock()
 	asked = min(free, d.cfg.BatchSize)
 	if asked <= 0 {
-		return 0, 0, nil
+		return 0, 0, 0, nil
 	}
+	h := d.NewHandoff()
 	claims, err := d.cfg.Store.DeliveryClaim(ctx, &store.DeliveryClaimParams{
 		Now:        now,
 		LeaseUntil: now.Add(d.cfg.Lease),
 		Limit:      asked,
-		Capacity:   d.capacity,
+		Reserve:    h.reserve,
 		Full:       full,
 	})
+	h.Done(claims, err)
 	if err != nil {
-		return 0, asked, err
+		return 0, asked, 0, err
 	}
-	d.mu.Lock()
-	d.busy += len(claims)
-	for _, c := range claims {
-		d.inflight[c.Delivery.EndpointID]++
-	}
-	d.mu.Unlock()
-	d.cfg.Metrics.InFlight.Add(float64(len(claims)))
-	d.cfg.Metrics.Claimed.Add(float64(len(claims)))
-	for _, c := range claims {
-		d.jobs <- job{claim: c} // never blocks: at most Workers jobs exist
-	}
-	return len(claims), asked, nil
+	return len(claims), asked, h.refused, nil
 }
 
 func (d *Dispatcher) claimOperator(ctx context.Context, now time.Time) {

@@ -12,9 +12,14 @@ import (
 // transaction and no second read of the event. A delivery is only handed
 // off when a worker and a slot of its endpoint are free; the rest are
 // claimed as usual.
+//
+// The claim loop takes work the same way: each delivery is reserved, in
+// the store's transaction, just before it is leased, so that a claim and
+// a handoff can never both count on the same free slot.
 type Handoff struct {
 	d        *Dispatcher
 	reserved []string // endpoint ids, one per reservation
+	refused  int      // reservations refused because the endpoint was full
 }
 
 // NewHandoff starts a handoff for one store.EventCreate call. Pass
@@ -32,7 +37,11 @@ func (h *Handoff) reserve(endpointID string) bool {
 	d := h.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.started || d.stopping || d.busy >= d.cfg.Workers || d.inflight[endpointID] >= d.cfg.EndpointConcurrency {
+	if !d.started || d.stopping || d.busy >= d.cfg.Workers {
+		return false
+	}
+	if d.inflight[endpointID] >= d.cfg.EndpointConcurrency {
+		h.refused++
 		return false
 	}
 	d.busy++

@@ -93,8 +93,8 @@ type Store interface {
 	TestRecord(ctx context.Context, p *TestRecordParams) error
 
 	// DeliveryClaim leases due pending deliveries of enabled endpoints to
-	// the caller, oldest due first, at most p.Limit, and never more for
-	// one endpoint than p.Capacity allows.
+	// the caller, oldest due first, at most p.Limit, each only if
+	// p.Reserve accepts it.
 	DeliveryClaim(ctx context.Context, p *DeliveryClaimParams) ([]*Claim, error)
 	// DeliveryComplete records attempt results in order, applying
 	// hook.Decide to each, in one transaction.
@@ -232,10 +232,14 @@ type DeliveryClaimParams struct {
 	Now        time.Time
 	LeaseUntil time.Time
 	Limit      int
-	// Capacity returns how many more attempts endpoint id may start on
-	// this node; deliveries beyond it stay unclaimed.
-	Capacity func(endpointID string) int
-	// Full lists endpoints whose Capacity is zero, so backends can skip
+	// Reserve is asked, inside the transaction, before each delivery is
+	// leased: the caller takes a worker and an endpoint slot for it, or
+	// refuses (the endpoint is at its in-flight limit) and the delivery
+	// stays unclaimed. It must be quick and must not call the store. If
+	// DeliveryClaim fails, every reservation it made is void. Nil accepts
+	// everything.
+	Reserve func(endpointID string) bool
+	// Full lists endpoints that are at their limit, so backends can skip
 	// them in the query instead of reading their rows.
 	Full []string
 }

@@ -248,9 +248,8 @@ func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error
 // DeliveryClaim implements store.Store.
 //
 // It walks the due part of the queue index in order, skipping endpoints
-// that are full (p.Full) inside the query, and takes at most what
-// p.Capacity allows per endpoint, so one endpoint with a deep backlog
-// cannot fill a claim. A claimed delivery's next_attempt_at becomes the end
+// that are full (p.Full) inside the query, and leases what p.Reserve
+// accepts, so one endpoint with a deep backlog cannot fill a claim. A claimed delivery's next_attempt_at becomes the end
 // of its lease: if the claimer dies, the delivery falls due again then.
 func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*store.Claim, error) {
 	// Most wake-ups find nothing due (new work was handed off): look on a
@@ -274,13 +273,9 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			return nil
 		}
 		lease := newLease()
-		taken := make(map[string]int)
 		for _, c := range cands {
 			if len(out) >= p.Limit {
 				break
-			}
-			if p.Capacity != nil && taken[c.endpointID] >= p.Capacity(c.endpointID) {
-				continue
 			}
 			e, err := w.cachedEndpoint(c.endpointID)
 			if err != nil {
@@ -288,6 +283,9 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			}
 			if e == nil || !e.Enabled {
 				continue // canceled with the disable; not claimable
+			}
+			if p.Reserve != nil && !p.Reserve(c.endpointID) {
+				continue
 			}
 			d, err := scanDelivery(w.queryRow(`UPDATE deliveries SET lease = ?, next_attempt_at = ? WHERE id = ?
 				RETURNING `+deliveryColumns, lease, ms(p.LeaseUntil), c.id))
@@ -298,7 +296,6 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if err := w.queryRow(`SELECT body FROM events WHERE id = ?`, d.EventID).Scan(&cl.Body); err != nil {
 				return fmt.Errorf("read event %s: %w", d.EventID, err)
 			}
-			taken[c.endpointID]++
 			out = append(out, cl)
 		}
 		return nil

@@ -37,8 +37,19 @@ func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) e
 	}
 	// Once queued, wait for the outcome even if ctx ends: the caller must
 	// not report failure for a write that then commits.
-	<-op.done
-	return op.err
+	select {
+	case <-op.done:
+		return op.err
+	case <-s.stopped:
+		// The writer drained the queue and exited; an op queued after
+		// that (racing with Close) never runs.
+		select {
+		case <-op.done:
+			return op.err
+		default:
+			return errClosed
+		}
+	}
 }
 
 func (s *Store) writeLoop() {
@@ -163,9 +174,9 @@ func (s *Store) inTx(ctx context.Context, durable bool, fn func() error) (err er
 			return fmt.Errorf("set synchronous: %w", err)
 		}
 		defer func() {
-			if _, serr := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); serr != nil && err == nil {
-				err = fmt.Errorf("reset synchronous: %w", serr)
-			}
+			// After a commit the batch is done, whatever happens here: a
+			// failure only leaves the next commits fsync'd as well.
+			_, _ = c.ExecContext(ctx, "PRAGMA synchronous = NORMAL")
 		}()
 	}
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {

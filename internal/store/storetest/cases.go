@@ -399,13 +399,15 @@ func testClaimCapacity(t *testing.T, b *bundle) {
 	}
 	late := b.event(t, a, "sms.received", t0.Add(time.Second))
 	now := t0.Add(time.Minute)
-	capacity := func(id string) int {
-		if id == busy.ID {
-			return 3
+	reserved := map[string]int{}
+	reserve := func(id string) bool {
+		if id == busy.ID && reserved[id] >= 3 {
+			return false
 		}
-		return 10
+		reserved[id]++
+		return true
 	}
-	cl, err := b.s.DeliveryClaim(b.ctx, &store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10, Capacity: capacity})
+	cl, err := b.s.DeliveryClaim(b.ctx, &store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10, Reserve: reserve})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,18 +415,16 @@ func testClaimCapacity(t *testing.T, b *bundle) {
 	for _, c := range cl {
 		per[c.Delivery.EndpointID]++
 	}
-	if per[busy.ID] != 3 {
-		t.Errorf("busy endpoint got %d deliveries, want its capacity 3", per[busy.ID])
+	if per[busy.ID] != 3 || reserved[busy.ID] != 3 {
+		t.Errorf("busy endpoint got %d deliveries (%d reserved), want its capacity 3", per[busy.ID], reserved[busy.ID])
+	}
+	if len(cl) != reserved[busy.ID]+reserved[quiet.ID] {
+		t.Errorf("claimed %d deliveries with %d reservations: every claim is reserved once", len(cl), reserved[busy.ID]+reserved[quiet.ID])
 	}
 	// With the busy endpoint full, the quiet one's late delivery is reached
 	// past the busy one's backlog.
 	cl, err = b.s.DeliveryClaim(b.ctx, &store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1,
-		Full: []string{busy.ID}, Capacity: func(id string) int {
-			if id == busy.ID {
-				return 0
-			}
-			return 10
-		}})
+		Full: []string{busy.ID}, Reserve: func(id string) bool { return id != busy.ID }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,184 @@
+package delivery_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd/internal/delivery"
+	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/sqlite"
+	"github.com/hookd/hookd/webhook"
+)
+
+// slowClaim widens the gap between a claim's transaction and the
+// dispatcher seeing its result, where a handoff could count on the same
+// endpoint slots.
+type slowClaim struct {
+	store.Store
+	once    sync.Once
+	claimed chan struct{}
+}
+
+func (s *slowClaim) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*store.Claim, error) {
+	cs, err := s.Store.DeliveryClaim(ctx, p)
+	if len(cs) > 0 {
+		s.once.Do(func() { close(s.claimed) })
+		time.Sleep(300 * time.Millisecond)
+	}
+	return cs, err
+}
+
+// bundle is a SQLite store with one endpoint, pointing at a receiver that
+// records how many requests it holds at once.
+type bundle struct {
+	st      *sqlite.Store
+	acc     string
+	cur     atomic.Int32
+	peak    atomic.Int32
+	seen    atomic.Int32
+	arrived chan struct{} // one per request
+	release chan struct{}
+	delay   time.Duration
+}
+
+func setup(t *testing.T, delay time.Duration) *bundle {
+	t.Helper()
+	b := &bundle{release: make(chan struct{}), arrived: make(chan struct{}, 1000), delay: delay}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := b.cur.Add(1)
+		b.seen.Add(1)
+		b.arrived <- struct{}{}
+		for m := b.peak.Load(); n > m && !b.peak.CompareAndSwap(m, n); m = b.peak.Load() {
+		}
+		<-b.release
+		time.Sleep(b.delay)
+		b.cur.Add(-1)
+	}))
+	t.Cleanup(srv.Close)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b.st = st
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	acc := &hook.Account{ID: hook.NewIDAt(hook.PrefixAccount, now), Name: "a", CreatedAt: now}
+	if err := st.AccountCreate(context.Background(), acc, []byte("token hash")); err != nil {
+		t.Fatal(err)
+	}
+	b.acc = acc.ID
+	sec, _ := webhook.NewSecret()
+	ep := &hook.Endpoint{ID: hook.NewIDAt(hook.PrefixEndpoint, now), AccountID: acc.ID, URL: srv.URL, EventTypes: []string{"*"},
+		Signing: hook.SigningHMAC, Keys: []hook.Key{{Value: sec, CreatedAt: now}}, Enabled: true, CreatedAt: now, UpdatedAt: now}
+	if err := st.EndpointCreate(context.Background(), ep); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// event stores an event, handing its delivery to d if d is not nil.
+func (b *bundle) event(t *testing.T, d *delivery.Dispatcher) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ev := &hook.Event{ID: hook.NewIDAt(hook.PrefixEvent, now), AccountID: b.acc, Type: "sms.received", Body: []byte(`{}`), CreatedAt: now}
+	p := &store.EventCreateParams{Event: ev}
+	var h *delivery.Handoff
+	if d != nil {
+		h = d.NewHandoff()
+		p.Handoff = h.Params(now)
+	}
+	res, err := b.st.EventCreate(context.Background(), p)
+	if h != nil {
+		var cs []*store.Claim
+		if err == nil {
+			cs = res.Claims
+		}
+		h.Done(cs, err)
+	}
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func newDispatcher(t *testing.T, st store.Store, workers int) *delivery.Dispatcher {
+	d, err := delivery.New(delivery.Config{Store: st, Sender: delivery.NewSender(delivery.SenderConfig{Timeout: 2 * time.Second}),
+		Workers: workers, EndpointConcurrency: 2, Lease: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	return d
+}
+
+// A claim and a handoff never both count on the same endpoint slot: the
+// per-endpoint in-flight limit holds while both take work.
+func TestEndpointLimitAcrossClaimAndHandoff(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	b.event(t, nil) // two deliveries for the claim loop
+	b.event(t, nil)
+	wrapped := &slowClaim{Store: b.st, claimed: make(chan struct{})}
+	d := newDispatcher(t, wrapped, 10)
+	<-wrapped.claimed // both slots are leased, the dispatcher not yet told
+	for range 3 {
+		b.event(t, d) // must not take the slots again
+	}
+	// If the limit were broken, the three handed-off attempts would now
+	// reach the receiver beside the two claimed ones.
+	for deadline := time.Now().Add(time.Second); b.seen.Load() < 5 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(b.release)
+	b.wait(t, 5)
+	if p := b.peak.Load(); p > 2 {
+		t.Fatalf("the endpoint had %d attempts in flight at once; its limit is 2", p)
+	}
+}
+
+// The same under load: a backlog being claimed while events are handed
+// off from many goroutines.
+func TestEndpointLimitUnderLoad(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 2*time.Millisecond)
+	close(b.release)
+	for range 100 {
+		b.event(t, nil)
+	}
+	d := newDispatcher(t, b.st, 50)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				b.event(t, d)
+			}
+		}()
+	}
+	wg.Wait()
+	b.wait(t, 260)
+	if p := b.peak.Load(); p > 2 {
+		t.Fatalf("the endpoint had %d attempts in flight at once; its limit is 2", p)
+	}
+}
+
+// wait returns once n requests have arrived in all.
+func (b *bundle) wait(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-b.arrived:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("only %d of %d requests arrived", b.seen.Load(), n)
+		}
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/service"
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/postgres"
 	"github.com/hookd/hookd/internal/store/sqlite"
 	"github.com/hookd/hookd/internal/version"
 	"github.com/hookd/hookd/webhook"
@@ -57,12 +58,22 @@ func runMigrate(ctx context.Context, args []string, env Env) error {
 	if err := config.ParseFlags(fs, args, env.Getenv); err != nil {
 		return flagErr(err)
 	}
-	st, err := openStore(ctx, cfg, time.Now)
-	if err != nil {
-		return err
+	if kind, where := cfg.Backend(); kind == config.BackendPostgres {
+		// Migrations alone: no listener, no pool beyond what they need.
+		if err := postgres.Migrate(ctx, where, postgres.Options{StatementTimeout: cfg.DBStatementTimeout}); err != nil {
+			return err
+		}
+	} else {
+		st, err := openStore(ctx, cfg, time.Now, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		if err := st.Close(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(env.Stdout, "database schema is up to date")
-	return st.Close()
+	return nil
 }
 
 // NodeOptions are what tests (and embedders) can set beyond Config.
@@ -119,7 +130,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if err != nil {
 		return nil, err
 	}
-	if n.store, err = openStore(ctx, cfg, opts.Now); err != nil {
+	if n.store, err = openStore(ctx, cfg, opts.Now, opts.Logger); err != nil {
 		return nil, err
 	}
 	cat, err := catalog.New()
@@ -298,7 +309,7 @@ func (n *Node) closeAll() {
 	}
 }
 
-func openStore(ctx context.Context, cfg *config.Config, now func() time.Time) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, now func() time.Time, logger *slog.Logger) (store.Store, error) {
 	kind, where := cfg.Backend()
 	switch kind {
 	case config.BackendSQLite:
@@ -308,7 +319,12 @@ func openStore(ctx context.Context, cfg *config.Config, now func() time.Time) (s
 		}
 		return s, nil
 	case config.BackendPostgres:
-		return nil, errors.New("PostgreSQL support is not built yet")
+		s, err := postgres.Open(ctx, where, postgres.Options{
+			MaxConns: int32(cfg.DBMaxConns), StatementTimeout: cfg.DBStatementTimeout, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("--db: unsupported database %q", cfg.DB)
 }

@@ -20,14 +20,17 @@ import (
 
 // Config is the configuration of hookd serve.
 type Config struct {
-	Addr        string // --addr, ":8080"
-	DataDir     string // --data-dir, "./hookd-data"
-	DB          string // --db: "" (SQLite in the data dir), sqlite:PATH, postgres://…
-	AdminToken  string // --admin-token; generated into the data dir when empty (SQLite only)
-	TLSCert     string // --tls-cert
-	TLSKey      string // --tls-key
-	MetricsAddr string // --metrics-addr: serve /metrics there instead of on --addr
-	Pprof       bool   // --pprof: also serve /debug/pprof/ on --metrics-addr
+	Addr       string // --addr, ":8080"
+	DataDir    string // --data-dir, "./hookd-data"
+	DB         string // --db: "" (SQLite in the data dir), sqlite:PATH, postgres://…
+	AdminToken string // --admin-token; generated into the data dir when empty (SQLite only)
+
+	DBMaxConns         int           // --db-max-conns: PostgreSQL pool size, 16
+	DBStatementTimeout time.Duration // --db-statement-timeout: PostgreSQL, 30s
+	TLSCert            string        // --tls-cert
+	TLSKey             string        // --tls-key
+	MetricsAddr        string        // --metrics-addr: serve /metrics there instead of on --addr
+	Pprof              bool          // --pprof: also serve /debug/pprof/ on --metrics-addr
 
 	AttemptTimeout      time.Duration // --attempt-timeout, 5s
 	MaxRetries          int           // --max-retries, 3
@@ -89,6 +92,8 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Addr, "addr", ":8080", "address the API listens on")
 	fs.StringVar(&c.DataDir, "data-dir", "./hookd-data", "directory for the SQLite database and the generated admin token")
 	fs.StringVar(&c.DB, "db", "", "database: empty for SQLite in the data dir, sqlite:PATH, or a postgres:// URL")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 16, "PostgreSQL: connections per node")
+	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", 30*time.Second, "PostgreSQL: longest a statement may run, and a transaction sit idle")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin bearer token (generated into the data dir if empty; required with PostgreSQL)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS with this certificate file (with --tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key file for --tls-cert")
@@ -183,6 +188,12 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("--tls-cert and --tls-key go together")
+	}
+	if c.DBMaxConns < 2 || c.DBMaxConns > 1000 {
+		bad("--db-max-conns must be from 2 to 1000")
+	}
+	if c.DBStatementTimeout < time.Second {
+		bad("--db-statement-timeout must be at least 1s")
 	}
 	if c.AttemptTimeout <= 0 {
 		bad("--attempt-timeout must be positive")

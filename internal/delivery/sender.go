@@ -305,7 +305,8 @@ func keepBody(b []byte) string {
 			b = b[:len(b)-1]
 		}
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	// NUL is valid UTF-8 but no database text column wants it.
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func truncate(s string, n int) string {

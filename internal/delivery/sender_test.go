@@ -60,7 +60,7 @@ func TestKeepBody(t *testing.T) {
 	if len(got) > maxResponseKept || !utf8.ValidString(got) || got != strings.Repeat("a", 4095) {
 		t.Errorf("keepBody cut a rune or kept too much: %d bytes, valid %v", len(got), utf8.ValidString(got))
 	}
-	if got := keepBody([]byte("ok\xff")); got != "ok\uFFFD" {
+	if got := keepBody([]byte("ok\xff\x00")); got != "ok\uFFFD\uFFFD" {
 		t.Errorf("keepBody(invalid UTF-8) = %q", got)
 	}
 }

@@ -24,6 +24,8 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, name string) (
 	switch {
 	case name == "":
 		return nil, "", hook.FieldErrorf(hook.EInvalidParameter, "name", "An account name is required.")
+	case !utf8.ValidString(name) || strings.ContainsRune(name, 0):
+		return nil, "", hook.FieldErrorf(hook.EInvalidParameter, "name", "An account name is valid UTF-8 text without NUL characters.")
 	case utf8.RuneCountInString(name) > maxNameLen:
 		return nil, "", hook.FieldErrorf(hook.EInvalidParameter, "name", "An account name has at most %d characters.", maxNameLen)
 	}

@@ -141,7 +141,7 @@ func (s *Service) validateEventTypes(types []string) ([]string, error) {
 }
 
 func validateDescription(d string) error {
-	if !utf8.ValidString(d) || utf8.RuneCountInString(d) > maxDescriptionLen {
+	if !utf8.ValidString(d) || strings.ContainsRune(d, 0) || utf8.RuneCountInString(d) > maxDescriptionLen {
 		return hook.FieldErrorf(hook.EInvalidParameter, "description", "A description is text of at most %d characters.", maxDescriptionLen)
 	}
 	return nil

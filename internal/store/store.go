@@ -7,6 +7,11 @@
 // behaviour in one backend's tests only. Only hookd's own packages
 // implement Store.
 //
+// Reservations (DeliveryClaimParams.Reserve, EventCreateParams.Handoff)
+// are the caller's bookkeeping: a backend asks once per delivery it
+// leases, and a call that fails voids all of its reservations, so a
+// backend must not re-run a transaction in which it already asked.
+//
 // Backends own the transactional rules of SPEC §2: an event is stored with
 // its deliveries in one transaction, a disable cancels pending deliveries in
 // the transaction that disables, and a result moves a delivery and its
@@ -97,7 +102,9 @@ type Store interface {
 	// p.Reserve accepts it.
 	DeliveryClaim(ctx context.Context, p *DeliveryClaimParams) ([]*Claim, error)
 	// DeliveryComplete records attempt results in order, applying
-	// hook.Decide to each, in one transaction.
+	// hook.Decide to each, in one transaction. A result whose attempt id is
+	// already recorded is skipped, so a batch sent again after an
+	// ambiguous failure (a lost commit answer) counts once.
 	DeliveryComplete(ctx context.Context, p *DeliveryCompleteParams) (*DeliveryCompleteResult, error)
 	// DeliveryRelease gives claimed deliveries that were never attempted
 	// back, due at p.Now (which may be later than now, to postpone them).

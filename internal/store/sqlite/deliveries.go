@@ -130,18 +130,21 @@ func (s *Store) AttemptList(ctx context.Context, p *store.AttemptListParams) ([]
 	return out, rows.Err()
 }
 
-func (w *wtx) insertAttempt(a *hook.Attempt) error {
+// insertAttempt stores a; it reports false if an attempt with a's id was
+// already stored.
+func (w *wtx) insertAttempt(a *hook.Attempt) (bool, error) {
 	headers, err := marshalJSON(a.RequestHeaders)
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = w.exec(`INSERT INTO attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := w.exec(`INSERT OR IGNORE INTO attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.DeliveryID, a.Number, a.Trigger, ms(a.StartedAt), a.Duration.Milliseconds(),
 		nullInt(a.StatusCode), nullString(a.Error), a.ResponseBody, headers)
 	if err != nil {
-		return fmt.Errorf("insert attempt: %w", err)
+		return false, fmt.Errorf("insert attempt: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // DeliveryRedeliver implements store.Store.
@@ -241,7 +244,8 @@ func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error
 		if err := w.insertDelivery(p.Delivery, 0); err != nil {
 			return err
 		}
-		return w.insertAttempt(p.Attempt)
+		_, err := w.insertAttempt(p.Attempt)
+		return err
 	})
 }
 
@@ -389,8 +393,10 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 
 			a := r.Attempt
 			a.DeliveryID, a.Number = r.DeliveryID, attempts+1
-			if err := w.insertAttempt(&a); err != nil {
+			if recorded, err := w.insertAttempt(&a); err != nil {
 				return err
+			} else if !recorded {
+				continue // this result was recorded before
 			}
 			switch {
 			case t.KeepLastError:

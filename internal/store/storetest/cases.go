@@ -453,10 +453,16 @@ func testCompleteSuccessAndRetry(t *testing.T, b *bundle) {
 	if c.Delivery.Attempts != 1 {
 		t.Errorf("claim attempts = %d, want 1", c.Delivery.Attempts)
 	}
-	b.complete(t, retryAt, 3, ok(c, retryAt))
+	success := ok(c, retryAt)
+	b.complete(t, retryAt, 3, success)
 	d = wantStatus(t, b, id, hook.StatusSucceeded)
 	if d.Attempts != 2 || !d.NextAttemptAt.IsZero() || d.LastStatusCode != 200 || d.LastError != "" {
 		t.Errorf("after success: %+v", d)
+	}
+	// The same batch sent again (its first commit answer was lost) counts once.
+	b.complete(t, retryAt, 3, success)
+	if d := b.delivery(t, id); d.Attempts != 2 {
+		t.Errorf("after a re-sent result: attempts = %d, want 2", d.Attempts)
 	}
 	atts, err := b.s.AttemptList(b.ctx, &store.AttemptListParams{DeliveryID: id, Limit: 10})
 	if err != nil {

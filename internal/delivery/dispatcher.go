@@ -52,6 +52,11 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
+// idleRecheck is how long the claim loop waits, after a pass that found
+// only work of endpoints at their limit, before looking again without a
+// reason (see claimLoop).
+const idleRecheck = 50 * time.Millisecond
+
 // resultLinger is how long the result writer waits for more results
 // before writing a batch.
 const resultLinger = 5 * time.Millisecond
@@ -72,6 +77,9 @@ type Dispatcher struct {
 	jobs      chan job
 	results   chan *hook.Result
 	slotFreed chan struct{}
+	// fullFreed: a slot freed where work may be waiting for exactly it (an
+	// endpoint that was at its limit, or a worker when all were busy).
+	fullFreed chan struct{}
 	opWake    chan struct{}
 	signers   signerCache
 
@@ -135,6 +143,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		jobs:       make(chan job, cfg.Workers),
 		results:    make(chan *hook.Result, cfg.BatchSize),
 		slotFreed:  make(chan struct{}, 1),
+		fullFreed:  make(chan struct{}, 1),
 		opWake:     make(chan struct{}, 1),
 		stopClaims: make(chan struct{}),
 		claimsDone: make(chan struct{}),
@@ -188,6 +197,14 @@ func (d *Dispatcher) Stop() {
 	})
 }
 
+// signal makes a non-blocking, coalesced send on c.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
 // Kick makes the dispatcher look for work now (after a local commit that
 // made work due; the store's WorkAvailable does the same).
 func (d *Dispatcher) Kick() {
@@ -211,7 +228,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 			lastOp = now
 			d.claimOperator(ctx, now)
 		}
-		claimed, asked, refused, err := d.claim(ctx, now)
+		claimed, asked, refused, full, err := d.claim(ctx, now)
 		if err != nil {
 			d.cfg.Logger.Error("claim deliveries", slog.Any("error", err))
 		}
@@ -234,13 +251,29 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 				wait = min(wait, max(next.Sub(d.cfg.Now()), 0))
 			}
 		}
-		timer.Reset(wait)
-		select {
-		case <-d.stopClaims:
-			return
-		case <-d.cfg.Store.WorkAvailable():
-		case <-d.slotFreed:
-		case <-timer.C:
+		if err == nil && claimed == 0 && full > 0 {
+			// Nothing claimable, and some endpoints are at their limit:
+			// what is due likely belongs to them (a hanging receiver's
+			// backlog). New work and freed slots elsewhere would only
+			// repeat this pass over their rows; wait for one of their
+			// slots to free, or a short while.
+			timer.Reset(min(wait, idleRecheck))
+			select {
+			case <-d.stopClaims:
+				return
+			case <-d.fullFreed:
+			case <-timer.C:
+			}
+		} else {
+			timer.Reset(wait)
+			select {
+			case <-d.stopClaims:
+				return
+			case <-d.cfg.Store.WorkAvailable():
+			case <-d.slotFreed:
+			case <-d.fullFreed:
+			case <-timer.C:
+			}
 		}
 		if !timer.Stop() {
 			select {
@@ -261,9 +294,10 @@ func (d *Dispatcher) takeOpWake() bool {
 }
 
 // claim leases as much due work as there are free workers for, and queues
-// it. It returns how many were claimed, how many were asked for, and how
-// many were refused because their endpoint was full.
-func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, refused int, err error) {
+// it. It returns how many were claimed, how many were asked for, how
+// many were refused because their endpoint was full, and how many
+// endpoints were full when it began.
+func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, refused, nfull int, err error) {
 	d.mu.Lock()
 	free := d.cfg.Workers - d.busy
 	var full []string
@@ -275,7 +309,7 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 	d.mu.Unlock()
 	asked = min(free, d.cfg.BatchSize)
 	if asked <= 0 {
-		return 0, 0, 0, nil
+		return 0, 0, 0, len(full), nil
 	}
 	h := d.NewHandoff()
 	claims, err := d.cfg.Store.DeliveryClaim(ctx, &store.DeliveryClaimParams{
@@ -287,9 +321,9 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 	})
 	h.Done(claims, err)
 	if err != nil {
-		return 0, asked, 0, err
+		return 0, asked, 0, len(full), err
 	}
-	return len(claims), asked, h.refused, nil
+	return len(claims), asked, h.refused, len(full), nil
 }
 
 func (d *Dispatcher) claimOperator(ctx context.Context, now time.Time) {
@@ -342,17 +376,25 @@ func (d *Dispatcher) worker(ctx context.Context) {
 // is over.
 func (d *Dispatcher) endpointDone(endpointID string) {
 	d.mu.Lock()
+	wasFull := d.inflight[endpointID] >= d.cfg.EndpointConcurrency
 	if d.inflight[endpointID]--; d.inflight[endpointID] <= 0 {
 		delete(d.inflight, endpointID)
 	}
 	d.mu.Unlock()
+	if wasFull {
+		signal(d.fullFreed)
+	}
 }
 
 // done frees a worker slot once its result is handed on.
 func (d *Dispatcher) done(endpointID string) {
 	d.mu.Lock()
+	wasFull := d.busy >= d.cfg.Workers
 	d.busy--
 	d.mu.Unlock()
+	if wasFull {
+		signal(d.fullFreed) // work may be waiting for any worker
+	}
 	if endpointID != "" {
 		d.cfg.Metrics.InFlight.Dec()
 	}

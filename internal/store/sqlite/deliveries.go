@@ -197,7 +197,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 		q := `SELECT id FROM events ev WHERE account_id = ? AND created_at >= ? AND type <> 'webhook.test'`
 		args := []any{e.AccountID, ms(p.Since)}
 		if !slices.Contains(e.EventTypes, hook.AllEventTypes) {
-			q += ` AND type IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(e.EventTypes)), ", ") + `)`
+			q += ` AND type IN (` + placeholders(len(e.EventTypes)) + `)`
 			for _, t := range e.EventTypes {
 				args = append(args, t)
 			}
@@ -259,9 +259,22 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 	// Most wake-ups find nothing due (new work was handed off): look on a
 	// reader first and take the writer only when there is something.
 	var due int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1)`,
-		ms(p.Now)).Scan(&due); err != nil {
-		return nil, fmt.Errorf("look for due deliveries: %w", err)
+	if len(p.Full) == 0 {
+		err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1)`,
+			ms(p.Now)).Scan(&due)
+		if err != nil {
+			return nil, fmt.Errorf("look for due deliveries: %w", err)
+		}
+	} else {
+		args := []any{ms(p.Now)}
+		for _, id := range p.Full {
+			args = append(args, id)
+		}
+		err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+			AND endpoint_id NOT IN (`+placeholders(len(p.Full))+`) LIMIT 1)`, args...).Scan(&due)
+		if err != nil {
+			return nil, fmt.Errorf("look for due deliveries: %w", err)
+		}
 	}
 	if due == 0 {
 		return nil, nil
@@ -315,7 +328,7 @@ func (w *wtx) claimCandidates(p *store.DeliveryClaimParams) ([]candidate, error)
 	q := `SELECT id, endpoint_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?`
 	args := []any{ms(p.Now)}
 	if len(p.Full) > 0 {
-		q += ` AND endpoint_id NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(p.Full)), ", ") + `)`
+		q += ` AND endpoint_id NOT IN (` + placeholders(len(p.Full)) + `)`
 		for _, id := range p.Full {
 			args = append(args, id)
 		}
@@ -487,3 +500,8 @@ func (s *Store) DeliveryNextDue(ctx context.Context, after time.Time) (time.Time
 
 // newLease returns a claim's lease: random, never 0 (0 is "not leased").
 func newLease() int64 { return rand.Int64N(1<<62) + 1 }
+
+// placeholders returns "?, ?, …" for n parameters.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -429,7 +429,7 @@ const keyErrorRetry = time.Minute
 // It returns nil if no attempt could be made (see keyErrorRetry).
 func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
 	del := c.Delivery
-	r := &hook.Result{DeliveryID: del.ID, Lease: c.Lease}
+	r := &hook.Result{DeliveryID: del.ID, EndpointID: del.EndpointID, Lease: c.Lease}
 	signer, err := d.signers.get(del.EndpointID, c.Keys, d.cfg.OpenKey)
 	if err != nil {
 		// A key this node cannot use (say, started without the right

@@ -6,6 +6,9 @@ import "time"
 // delivery. Storage backends turn it into state with Decide.
 type Result struct {
 	DeliveryID string
+	// EndpointID is the delivery's endpoint, when the caller knows it
+	// (backends may then decide before reading the delivery).
+	EndpointID string
 	// Lease identifies the claim the attempt was made under; a result whose
 	// lease no longer matches the delivery's is recorded but changes
 	// nothing (another node took the work after the lease ran out).

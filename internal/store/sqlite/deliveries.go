@@ -130,13 +130,9 @@ func (s *Store) AttemptList(ctx context.Context, p *store.AttemptListParams) ([]
 	return out, rows.Err()
 }
 
-// insertAttempt stores a; it reports false if an attempt with a's id was
-// already stored.
-func (w *wtx) insertAttempt(a *hook.Attempt) (bool, error) {
-	headers, err := marshalJSON(a.RequestHeaders)
-	if err != nil {
-		return false, err
-	}
+// insertAttempt stores a, with its request headers already encoded; it
+// reports false if an attempt with a's id was already stored.
+func (w *wtx) insertAttempt(a *hook.Attempt, headers string) (bool, error) {
 	res, err := w.exec(`INSERT OR IGNORE INTO attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.DeliveryID, a.Number, a.Trigger, ms(a.StartedAt), a.Duration.Milliseconds(),
 		nullInt(a.StatusCode), nullString(a.Error), a.ResponseBody, headers)
@@ -244,7 +240,11 @@ func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error
 		if err := w.insertDelivery(p.Delivery, 0); err != nil {
 			return err
 		}
-		_, err := w.insertAttempt(p.Attempt)
+		headers, err := marshalJSON(p.Attempt.RequestHeaders)
+		if err != nil {
+			return err
+		}
+		_, err = w.insertAttempt(p.Attempt, headers)
 		return err
 	})
 }
@@ -289,9 +289,14 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		if len(cands) == 0 {
 			return nil
 		}
-		lease := newLease()
+		// Pick what to lease, then lease and read it all in two
+		// statements, whatever the batch size.
+		var (
+			chosen    []candidate
+			endpoints = map[string]*hook.Endpoint{}
+		)
 		for _, c := range cands {
-			if len(out) >= p.Limit {
+			if len(chosen) >= p.Limit {
 				break
 			}
 			e, err := w.cachedEndpoint(c.endpointID)
@@ -304,20 +309,70 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if p.Reserve != nil && !p.Reserve(c.endpointID) {
 				continue
 			}
-			d, err := scanDelivery(w.queryRow(`UPDATE deliveries SET lease = ?, next_attempt_at = ? WHERE id = ?
-				RETURNING `+deliveryColumns, lease, ms(p.LeaseUntil), c.id))
+			endpoints[c.endpointID] = e
+			chosen = append(chosen, c)
+		}
+		if len(chosen) == 0 {
+			return nil
+		}
+		ids := idList(chosen)
+		lease := newLease()
+		if _, err := w.exec(`UPDATE deliveries SET lease = ?, next_attempt_at = ? WHERE id IN (SELECT value FROM json_each(?))`,
+			lease, ms(p.LeaseUntil), ids); err != nil {
+			return fmt.Errorf("lease deliveries: %w", err)
+		}
+		rows, err := w.query(`SELECT `+prefixed("d.", deliveryColumns)+`, e.body FROM json_each(?) j
+			JOIN deliveries d ON d.id = j.value JOIN events e ON e.id = d.event_id ORDER BY j.key`, ids)
+		if err != nil {
+			return fmt.Errorf("read leased deliveries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			cl := &store.Claim{Lease: lease}
+			d, err := scanDelivery(bodyScanner{rows, &cl.Body})
 			if err != nil {
-				return fmt.Errorf("lease delivery: %w", err)
+				return err
 			}
-			cl := &store.Claim{Delivery: d, Lease: lease, URL: e.URL, Keys: hook.LiveKeys(e.Keys, p.Now)}
-			if err := w.queryRow(`SELECT body FROM events WHERE id = ?`, d.EventID).Scan(&cl.Body); err != nil {
-				return fmt.Errorf("read event %s: %w", d.EventID, err)
-			}
+			e := endpoints[d.EndpointID]
+			cl.Delivery, cl.URL, cl.Keys = d, e.URL, hook.LiveKeys(e.Keys, p.Now)
 			out = append(out, cl)
 		}
-		return nil
+		return rows.Err()
 	})
 	return out, err
+}
+
+// bodyScanner scans a delivery row followed by one more column.
+type bodyScanner struct {
+	rows *sql.Rows
+	body *[]byte
+}
+
+func (b bodyScanner) Scan(dst ...any) error { return b.rows.Scan(append(dst, b.body)...) }
+
+// idList is the JSON array of the candidates' ids, for json_each.
+func idList(cs []candidate) string {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i, c := range cs {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('"')
+		sb.WriteString(c.id) // ids are plain ASCII
+		sb.WriteByte('"')
+	}
+	sb.WriteByte(']')
+	return sb.String()
+}
+
+// prefixed qualifies each column of a comma-separated list.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 type candidate struct{ id, endpointID string }
@@ -360,105 +415,185 @@ func (w *wtx) claimCandidates(p *store.DeliveryClaimParams) ([]candidate, error)
 }
 
 // DeliveryComplete implements store.Store.
+//
+// The common case takes two statements per result: an update that only
+// succeeds if the caller still holds the delivery (then the transition
+// decided in advance applies), and the attempt's insert. Anything else
+// (a lost lease, a canceled delivery, a result sent again) reads the
+// delivery and decides from what it finds.
 func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteParams) (*store.DeliveryCompleteResult, error) {
+	// Encode outside the writer what does not need it.
+	headers := make([]string, len(p.Results))
+	for i, r := range p.Results {
+		var err error
+		if headers[i], err = marshalJSON(r.Attempt.RequestHeaders); err != nil {
+			return nil, err
+		}
+	}
 	var out *store.DeliveryCompleteResult
 	err := s.write(ctx, false, true, func(w *wtx) error {
 		out = &store.DeliveryCompleteResult{}
-		// Endpoint state as this batch changes it.
-		type endpointState struct {
-			e        *hook.Endpoint // nil: deleted
-			failures int
-		}
-		endpoints := make(map[string]*endpointState)
-		for _, r := range p.Results {
-			var (
-				ds         hook.DeliveryState
-				attempts   int
-				endpointID string
-			)
-			err := w.queryRow(`SELECT status, lease, attempts, endpoint_id FROM deliveries WHERE id = ?`, r.DeliveryID).
-				Scan(&ds.Status, &ds.Lease, &attempts, &endpointID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue // pruned meanwhile: nothing to record against
-			}
-			if err != nil {
-				return fmt.Errorf("read delivery: %w", err)
-			}
-			st, ok := endpoints[endpointID]
-			if !ok {
-				st = &endpointState{}
-				if st.e, err = w.cachedEndpoint(endpointID); err != nil {
-					return err
-				}
-				if st.e != nil {
-					if err := w.queryRow(`SELECT consecutive_failures FROM endpoints WHERE id = ?`, endpointID).Scan(&st.failures); err != nil {
-						return fmt.Errorf("read endpoint: %w", err)
-					}
-				}
-				endpoints[endpointID] = st
-			}
-			e := st.e
-			es := hook.EndpointState{Found: e != nil, ConsecutiveFailures: st.failures}
-			if e != nil {
-				es.Enabled = e.Enabled
-			}
-			t := hook.Decide(ds, es, *r, p.DisableAfter)
-
-			a := r.Attempt
-			a.DeliveryID, a.Number = r.DeliveryID, attempts+1
-			if recorded, err := w.insertAttempt(&a); err != nil {
+		c := completion{w: w, p: p, out: out, endpoints: make(map[string]*endpointState)}
+		for i, r := range p.Results {
+			if err := c.one(r, headers[i]); err != nil {
 				return err
-			} else if !recorded {
-				continue // this result was recorded before
-			}
-			switch {
-			case t.KeepLastError:
-				_, err = w.exec(`UPDATE deliveries SET attempts = attempts + 1, updated_at = ? WHERE id = ?`, ms(p.Now), r.DeliveryID)
-			default:
-				var next, lastErr any
-				switch t.Status {
-				case hook.StatusPending:
-					next, lastErr = ms(t.NextAttemptAt), nullString(a.Error)
-				case hook.StatusCanceled:
-					lastErr = hook.CanceledDisabled
-					if e == nil {
-						lastErr = hook.CanceledDeleted
-					}
-				default:
-					lastErr = nullString(a.Error)
-				}
-				_, err = w.exec(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
-					last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-					t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID)
-			}
-			if err != nil {
-				return fmt.Errorf("update delivery: %w", err)
-			}
-			if e == nil {
-				continue
-			}
-			if t.SetFailures {
-				st.failures = t.Failures
-				if _, err := w.exec(`UPDATE endpoints SET consecutive_failures = ? WHERE id = ?`, t.Failures, e.ID); err != nil {
-					return fmt.Errorf("update endpoint: %w", err)
-				}
-			}
-			if t.Disable != "" {
-				e.ConsecutiveFailures = st.failures
-				if err := w.disable(e, t.Disable, p.Now); err != nil {
-					return err
-				}
-				if p.OperatorEvents {
-					if err := w.operatorEnqueue(hook.EndpointDisabledEvent(e, p.Now)); err != nil {
-						return err
-					}
-				}
-				out.Disabled = append(out.Disabled, store.DisabledEndpoint{EndpointID: e.ID, AccountID: e.AccountID, Reason: t.Disable})
 			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// endpointState is an endpoint as a batch of results changes it.
+type endpointState struct {
+	e        *hook.Endpoint // nil: deleted
+	failures int
+}
+
+// completion records one batch of results.
+type completion struct {
+	w         *wtx
+	p         *store.DeliveryCompleteParams
+	out       *store.DeliveryCompleteResult
+	endpoints map[string]*endpointState
+}
+
+func (c *completion) endpoint(id string) (*endpointState, error) {
+	if st, ok := c.endpoints[id]; ok {
+		return st, nil
+	}
+	st := &endpointState{}
+	var err error
+	if st.e, err = c.w.cachedEndpoint(id); err != nil {
+		return nil, err
+	}
+	if st.e != nil {
+		if err := c.w.queryRow(`SELECT consecutive_failures FROM endpoints WHERE id = ?`, id).Scan(&st.failures); err != nil {
+			return nil, fmt.Errorf("read endpoint: %w", err)
+		}
+	}
+	c.endpoints[id] = st
+	return st, nil
+}
+
+func (st *endpointState) decide(ds hook.DeliveryState, r *hook.Result, disableAfter int) hook.Transition {
+	es := hook.EndpointState{Found: st.e != nil, ConsecutiveFailures: st.failures}
+	if st.e != nil {
+		es.Enabled = st.e.Enabled
+	}
+	return hook.Decide(ds, es, *r, disableAfter)
+}
+
+// deliveryUpdate is the change a transition makes to the delivery row.
+func deliveryUpdate(t hook.Transition, a *hook.Attempt, endpointGone bool) (next, lastErr any) {
+	switch t.Status {
+	case hook.StatusPending:
+		return ms(t.NextAttemptAt), nullString(a.Error)
+	case hook.StatusCanceled:
+		if endpointGone {
+			return nil, hook.CanceledDeleted
+		}
+		return nil, hook.CanceledDisabled
+	}
+	return nil, nullString(a.Error)
+}
+
+func (c *completion) one(r *hook.Result, headers string) error {
+	w, p := c.w, c.p
+	a := r.Attempt
+	a.DeliveryID = r.DeliveryID
+	var st *endpointState
+	var t hook.Transition
+	owned := false
+	if r.EndpointID != "" {
+		var err error
+		if st, err = c.endpoint(r.EndpointID); err != nil {
+			return err
+		}
+		// Decided as if the caller still holds the delivery; the update
+		// applies only if it does.
+		t = st.decide(hook.DeliveryState{Status: hook.StatusPending, Lease: r.Lease}, r, p.DisableAfter)
+		next, lastErr := deliveryUpdate(t, &a, st.e == nil)
+		err = w.queryRow(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
+			last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ? AND lease = ? AND status = 'pending'
+			RETURNING attempts`, t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID, r.Lease).Scan(&a.Number)
+		switch {
+		case err == nil:
+			owned = true
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("update delivery: %w", err)
+		}
+	}
+	if owned {
+		if _, err := w.insertAttempt(&a, headers); err != nil {
+			return err
+		}
+	} else {
+		var (
+			ds         hook.DeliveryState
+			attempts   int
+			endpointID string
+		)
+		err := w.queryRow(`SELECT status, lease, attempts, endpoint_id FROM deliveries WHERE id = ?`, r.DeliveryID).
+			Scan(&ds.Status, &ds.Lease, &attempts, &endpointID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // pruned meanwhile: nothing to record against
+		}
+		if err != nil {
+			return fmt.Errorf("read delivery: %w", err)
+		}
+		if st, err = c.endpoint(endpointID); err != nil {
+			return err
+		}
+		t = st.decide(ds, r, p.DisableAfter)
+		a.Number = attempts + 1
+		if recorded, err := w.insertAttempt(&a, headers); err != nil {
+			return err
+		} else if !recorded {
+			return nil // this result was recorded before
+		}
+		if t.KeepLastError {
+			_, err = w.exec(`UPDATE deliveries SET attempts = attempts + 1, updated_at = ? WHERE id = ?`, ms(p.Now), r.DeliveryID)
+		} else {
+			next, lastErr := deliveryUpdate(t, &a, st.e == nil)
+			_, err = w.exec(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
+				last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+				t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID)
+		}
+		if err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+	}
+	return c.endpointEffects(st, t)
+}
+
+// endpointEffects applies a transition to the endpoint: its failure count
+// and an automatic disable.
+func (c *completion) endpointEffects(st *endpointState, t hook.Transition) error {
+	w, p := c.w, c.p
+	e := st.e
+	if e == nil {
+		return nil
+	}
+	if t.SetFailures {
+		st.failures = t.Failures
+		if _, err := w.exec(`UPDATE endpoints SET consecutive_failures = ? WHERE id = ?`, t.Failures, e.ID); err != nil {
+			return fmt.Errorf("update endpoint: %w", err)
+		}
+	}
+	if t.Disable != "" {
+		e.ConsecutiveFailures = st.failures
+		if err := w.disable(e, t.Disable, p.Now); err != nil {
+			return err
+		}
+		if p.OperatorEvents {
+			if err := w.operatorEnqueue(hook.EndpointDisabledEvent(e, p.Now)); err != nil {
+				return err
+			}
+		}
+		c.out.Disabled = append(c.out.Disabled, store.DisabledEndpoint{EndpointID: e.ID, AccountID: e.AccountID, Reason: t.Disable})
+	}
+	return nil
 }
 
 // DeliveryRelease implements store.Store.

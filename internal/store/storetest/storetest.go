@@ -165,6 +165,7 @@ func (b *bundle) getEndpoint(t *testing.T, id string) *hook.Endpoint {
 func result(c *store.Claim, at time.Time, code int, errText string, retryAt time.Time) *hook.Result {
 	return &hook.Result{
 		DeliveryID: c.Delivery.ID,
+		EndpointID: c.Delivery.EndpointID,
 		Lease:      c.Lease,
 		OK:         code >= 200 && code < 300 && errText == "",
 		Gone:       code == 410,

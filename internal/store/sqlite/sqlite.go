@@ -47,16 +47,18 @@ type Store struct {
 	path    string
 	lock    *os.File
 	rdb     *sql.DB // readers
+	cdb     *sql.DB // the checkpointer
 	wdb     *sql.DB // the writer's pool of one
 	wconn   *sql.Conn
 	wstmts  map[string]*sql.Stmt // owned by the writer goroutine
 	epCache *endpointCache       // owned by the writer goroutine
 	rstmts  sync.Map             // query → *sql.Stmt on rdb
 
-	ops     chan *writeOp
-	stop    chan struct{}
-	stopped chan struct{}
-	work    chan struct{}
+	ops            chan *writeOp
+	stop           chan struct{}
+	stopped        chan struct{}
+	checkpointDone chan struct{}
+	work           chan struct{}
 
 	closeOnce sync.Once
 }
@@ -96,12 +98,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		work:    make(chan struct{}, 1),
+
+		checkpointDone: make(chan struct{}),
 	}
 	if err := s.open(ctx, opts); err != nil {
 		s.closeDBs()
 		return nil, err
 	}
 	go s.writeLoop()
+	go s.checkpointLoop(time.Second)
 	return s, nil
 }
 
@@ -123,7 +128,10 @@ func lockFile(path string) (*os.File, error) {
 func (s *Store) open(ctx context.Context, opts Options) error {
 	base := "file:" + s.path + "?_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL"
 	var err error
-	s.wdb, err = sql.Open("sqlite", base+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)")
+	// The writer does not checkpoint the WAL itself (wal_autocheckpoint
+	// 0): a background connection does, so that copying pages back into
+	// the database never stalls a commit.
+	s.wdb, err = sql.Open("sqlite", base+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -155,7 +163,39 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	}
 	s.rdb.SetMaxOpenConns(opts.Readers)
 	s.rdb.SetMaxIdleConns(opts.Readers)
+
+	s.cdb, err = sql.Open("sqlite", base)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	s.cdb.SetMaxOpenConns(1)
 	return nil
+}
+
+// checkpointLoop copies the WAL back into the database every interval,
+// without blocking the writer or readers (PASSIVE), and restarts the WAL
+// from the beginning when it can (TRUNCATE, once readers let it) so the
+// file does not grow without bound.
+func (s *Store) checkpointLoop(interval time.Duration) {
+	defer close(s.checkpointDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	n := 0
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		mode := "PASSIVE"
+		if n++; n%30 == 0 {
+			mode = "TRUNCATE"
+		}
+		var busy, logPages, done int
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logPages, &done)
+		cancel()
+	}
 }
 
 // migrate applies the embedded migrations that have not run yet, each in
@@ -244,6 +284,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.stopped
+		<-s.checkpointDone
 		err = s.closeDBs()
 	})
 	return err
@@ -262,6 +303,9 @@ func (s *Store) closeDBs() error {
 	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
+	}
+	if s.cdb != nil {
+		errs = append(errs, s.cdb.Close())
 	}
 	if s.lock != nil {
 		errs = append(errs, s.lock.Close())

@@ -131,7 +131,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	// The writer does not checkpoint the WAL itself (wal_autocheckpoint
 	// 0): a background connection does, so that copying pages back into
 	// the database never stalls a commit.
-	s.wdb, err = sql.Open("sqlite", base+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)")
+	s.wdb, err = sql.Open("sqlite", base+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -173,27 +173,22 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 }
 
 // checkpointLoop copies the WAL back into the database every interval,
-// without blocking the writer or readers (PASSIVE), and restarts the WAL
-// from the beginning when it can (TRUNCATE, once readers let it) so the
-// file does not grow without bound.
+// without blocking the writer or readers (PASSIVE). Once a checkpoint has
+// caught up, the writer starts the WAL over from the beginning, and
+// journal_size_limit truncates a WAL that a burst left large.
 func (s *Store) checkpointLoop(interval time.Duration) {
 	defer close(s.checkpointDone)
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	n := 0
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		}
-		mode := "PASSIVE"
-		if n++; n%30 == 0 {
-			mode = "TRUNCATE"
-		}
 		var busy, logPages, done int
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logPages, &done)
+		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done)
 		cancel()
 	}
 }

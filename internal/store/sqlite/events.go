@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -101,6 +102,7 @@ func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*sto
 	}
 	var (
 		dels   []*hook.Delivery
+		leases []int64
 		claims []*store.Claim
 		lease  int64
 	)
@@ -119,12 +121,34 @@ func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*sto
 			claims = append(claims, &store.Claim{Delivery: d, Lease: lease, Body: ev.Body, URL: e.URL,
 				Keys: hook.LiveKeys(e.Keys, ev.CreatedAt)})
 		}
-		if err := w.insertDelivery(d, dlease); err != nil {
-			return nil, nil, err
-		}
 		dels = append(dels, d)
+		leases = append(leases, dlease)
+	}
+	if err := w.insertDeliveries(dels, leases); err != nil {
+		return nil, nil, err
 	}
 	return dels, claims, nil
+}
+
+// insertDeliveries stores ds, each under its lease (0: none), in one
+// statement.
+func (w *wtx) insertDeliveries(ds []*hook.Delivery, leases []int64) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	q := `INSERT INTO deliveries (id, event_id, endpoint_id, account_id, trigger, status, attempts,
+		next_attempt_at, lease, last_status_code, last_error, created_at, updated_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(row+", ", len(ds)), ", ")
+	args := make([]any, 0, 13*len(ds))
+	for i, d := range ds {
+		args = append(args, d.ID, d.EventID, d.EndpointID, d.AccountID, d.Trigger, d.Status, d.Attempts, nullMS(d.NextAttemptAt),
+			leases[i], nullInt(d.LastStatusCode), nullString(d.LastError), ms(d.CreatedAt), ms(d.UpdatedAt))
+	}
+	if _, err := w.exec(q, args...); err != nil {
+		return fmt.Errorf("insert deliveries: %w", err)
+	}
+	return nil
 }
 
 func newDelivery(ev *hook.Event, endpointID, trigger string, now time.Time) *hook.Delivery {

@@ -17,9 +17,10 @@ type writeOp struct {
 	fn  func(w *wtx) error
 	// durable asks for the batch's commit to be fsync'd.
 	durable bool
-	// wake signals WorkAvailable after the commit; an op may also set it
-	// with wtx.wakeDispatcher.
+	// wake signals WorkAvailable after the commit; woke is set by the op
+	// itself (wtx.wakeDispatcher) when what it wrote calls for it.
 	wake bool
+	woke bool
 	err  error
 	done chan struct{}
 }
@@ -98,7 +99,7 @@ func (s *Store) runBatch(ops []*writeOp) {
 	if len(live) == 0 {
 		return
 	}
-	durable, wake := false, false
+	durable := false
 	for _, op := range live {
 		durable = durable || op.durable
 	}
@@ -106,28 +107,37 @@ func (s *Store) runBatch(ops []*writeOp) {
 	// gives up must not break the transaction the others share.
 	ctx := context.Background()
 	w := &wtx{s: s, ctx: ctx}
+	// All ops in one transaction, without savepoints: the common case.
+	// If one fails, nothing of the batch is kept, and each op runs again
+	// in a transaction of its own, so that its failure is its own. (Ops
+	// may run twice; their reservations are counted by their callers.)
 	err := s.inTx(ctx, durable, func() error {
-		shared := len(live) > 1
 		for _, op := range live {
-			w.op = op
-			op.err = s.runOp(w, op, shared)
-			if errors.Is(op.err, errAbortBatch) {
-				return op.err
-			}
-			if !shared && op.err != nil {
-				return errOpFailed
+			if err := s.runOp(w, op); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	for _, op := range live {
-		if err != nil {
+	if errors.Is(err, errOpFailed) && len(live) > 1 {
+		s.epCache = nil
+		for _, op := range live {
+			op.err = nil
+			if err := s.inTx(ctx, op.durable, func() error { return s.runOp(w, op) }); err != nil && !errors.Is(err, errOpFailed) {
+				op.err = err
+			}
+		}
+	} else if err != nil && !errors.Is(err, errOpFailed) {
+		for _, op := range live {
 			op.err = err
 		}
+	}
+	wake := false
+	for _, op := range live {
 		if op.err != nil {
 			s.epCache = nil // it may hold what was rolled back
 		}
-		if op.err == nil && op.wake {
+		if op.err == nil && (op.wake || op.woke) {
 			wake = true
 		}
 		close(op.done)
@@ -137,32 +147,19 @@ func (s *Store) runBatch(ops []*writeOp) {
 	}
 }
 
-var (
-	// errAbortBatch wraps a failure that left the transaction unusable.
-	errAbortBatch = errors.New("transaction aborted")
-	// errOpFailed rolls back a batch of one whose op failed; the op's
-	// own error is already recorded on it.
-	errOpFailed = errors.New("op failed")
-)
+// errOpFailed rolls a transaction back because an op failed; the op's
+// own error is recorded on it.
+var errOpFailed = errors.New("op failed")
 
-// runOp runs one op, inside a savepoint when it shares the transaction.
-func (s *Store) runOp(w *wtx, op *writeOp, shared bool) error {
-	if !shared {
-		return op.fn(w)
+// runOp runs one op in the current transaction.
+func (s *Store) runOp(w *wtx, op *writeOp) error {
+	w.op = op
+	op.woke = false
+	if err := op.fn(w); err != nil {
+		op.err = err
+		return errOpFailed
 	}
-	if _, err := w.exec("SAVEPOINT op"); err != nil {
-		return fmt.Errorf("%w: %w", errAbortBatch, err)
-	}
-	err := op.fn(w)
-	if err != nil {
-		if _, rbErr := w.exec("ROLLBACK TO op"); rbErr != nil {
-			return fmt.Errorf("%w: %w", errAbortBatch, rbErr)
-		}
-	}
-	if _, relErr := w.exec("RELEASE op"); relErr != nil {
-		return fmt.Errorf("%w: %w", errAbortBatch, relErr)
-	}
-	return err
+	return nil
 }
 
 // inTx runs fn between BEGIN IMMEDIATE and COMMIT on the writer
@@ -186,9 +183,6 @@ func (s *Store) inTx(ctx context.Context, durable bool, fn func() error) (err er
 		if _, rbErr := c.ExecContext(ctx, "ROLLBACK"); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
-		if errors.Is(err, errOpFailed) {
-			return nil
-		}
 		return err
 	}
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
@@ -208,7 +202,7 @@ type wtx struct {
 
 // wakeDispatcher asks for WorkAvailable to be signalled once the op has
 // committed.
-func (w *wtx) wakeDispatcher() { w.op.wake = true }
+func (w *wtx) wakeDispatcher() { w.op.woke = true }
 
 func (w *wtx) stmt(q string) (*sql.Stmt, error) {
 	if st, ok := w.s.wstmts[q]; ok {

@@ -925,3 +925,53 @@ func testEventHandoff(t *testing.T, b *bundle) {
 func containsID(cl []*store.Claim, id string) bool {
 	return slices.ContainsFunc(cl, func(c *store.Claim) bool { return c.Delivery.ID == id })
 }
+
+// Requests that fail (idempotency conflicts) among many that succeed, all
+// at once: each failure is its own, the others are stored.
+func testEventCreateConflictsInBatch(t *testing.T, b *bundle) {
+	a := b.account(t)
+	b.endpoint(t, a)
+	var (
+		wg                          sync.WaitGroup
+		mu                          sync.Mutex
+		created, replayed, conflict int
+		firstID                     string
+	)
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := &store.EventCreateParams{Event: newEvent(a, "call.received", t0)}
+			if i%2 == 0 {
+				p.IdempotencyKey, p.RequestHash, p.IdempotencyTTL = "shared", []byte(fmt.Sprint("h", i%4)), time.Hour
+			}
+			r, err := b.s.EventCreate(b.ctx, p)
+			mu.Lock()
+			defer mu.Unlock()
+			var he *hook.Error
+			switch {
+			case errors.As(err, &he) && he.Code == hook.EIdempotencyConflict:
+				conflict++
+			case err != nil:
+				t.Errorf("EventCreate: %v", err)
+			case r.Replayed:
+				replayed++
+				if firstID != "" && r.Event.ID != firstID {
+					t.Errorf("replay answered %s, want %s", r.Event.ID, firstID)
+				}
+			case p.IdempotencyKey != "":
+				created++
+				firstID = r.Event.ID
+			}
+		}()
+	}
+	wg.Wait()
+	// One of the 50 keyed requests created its event; the 24 others with
+	// the same hash replayed it, the 25 with the other hash conflicted.
+	if created != 1 || replayed != 24 || conflict != 25 {
+		t.Errorf("keyed requests: %d created, %d replayed, %d conflicts; want 1, 24, 25", created, replayed, conflict)
+	}
+	if got := len(b.list(t, store.DeliveryListParams{AccountID: a.ID, Page: store.Page{Limit: 1000}})); got != 51 {
+		t.Errorf("stored deliveries = %d, want 51 (50 without a key, 1 with)", got)
+	}
+}

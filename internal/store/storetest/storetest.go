@@ -36,6 +36,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EventFanOut", testEventFanOut},
 		{"EventIdempotency", testEventIdempotency},
 		{"EventCreateConcurrent", testEventCreateConcurrent},
+		{"EventCreateConflictsInBatch", testEventCreateConflictsInBatch},
 		{"ClaimLeases", testClaimLeases},
 		{"EventHandoff", testEventHandoff},
 		{"ClaimCapacity", testClaimCapacity},

@@ -50,10 +50,7 @@ func (s *Service) SubmitEvent(ctx context.Context, actor Actor, in SubmitEventIn
 		}
 		return nil, err
 	}
-	if _, err := s.cfg.Store.AccountGet(ctx, in.AccountID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, hook.FieldErrorf(hook.EInvalidReference, "account_id", "No account has this id.")
-		}
+	if err := s.accountExists(ctx, in.AccountID); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -141,4 +138,21 @@ func canonicalJSON(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("canonical data: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// accountExists checks that an event's account exists. Accounts are never
+// deleted, so an account once found is remembered and not looked up for
+// every event.
+func (s *Service) accountExists(ctx context.Context, id string) error {
+	if _, ok := s.knownAccounts.Load(id); ok {
+		return nil
+	}
+	if _, err := s.cfg.Store.AccountGet(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return hook.FieldErrorf(hook.EInvalidReference, "account_id", "No account has this id.")
+		}
+		return err
+	}
+	s.knownAccounts.Store(id, struct{}{})
+	return nil
 }

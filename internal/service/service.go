@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hookd/hookd/internal/catalog"
@@ -67,8 +68,9 @@ type Handoff interface {
 
 // Service implements hookd's use cases.
 type Service struct {
-	cfg       Config
-	adminHash [sha256.Size]byte
+	cfg           Config
+	adminHash     [sha256.Size]byte
+	knownAccounts sync.Map // account id → struct{}; see accountExists
 }
 
 // IdempotencyTTL is how long an idempotency key is remembered.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // errClosed is returned for writes queued after Close.
@@ -56,6 +57,7 @@ func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) e
 func (s *Store) writeLoop() {
 	defer close(s.stopped)
 	batch := make([]*writeOp, 0, maxBatch)
+	lastDurable := 0 // durable ops in the last batch that had any
 	for {
 		var first *writeOp
 		select {
@@ -81,8 +83,44 @@ func (s *Store) writeLoop() {
 				break gather
 			}
 		}
+		durable := countDurable(batch)
+		if durable > 0 && lastDurable > 1 {
+			// Events are arriving together: wait a moment for more to
+			// share this commit. Under load, the pages written per event
+			// (WAL frames) fall sharply with batch size; a lone event
+			// does not wait.
+			t := time.NewTimer(linger)
+		wait:
+			for len(batch) < maxBatch {
+				select {
+				case op := <-s.ops:
+					batch = append(batch, op)
+				case <-t.C:
+					break wait
+				}
+			}
+			t.Stop()
+			durable = countDurable(batch)
+		}
+		if durable > 0 {
+			lastDurable = durable
+		}
 		s.runBatch(batch)
 	}
+}
+
+// linger is how long a durable batch waits for more ops when the last
+// one was shared (see writeLoop).
+const linger = 2 * time.Millisecond
+
+func countDurable(ops []*writeOp) int {
+	n := 0
+	for _, op := range ops {
+		if op.durable {
+			n++
+		}
+	}
+	return n
 }
 
 // runBatch runs ops in one transaction and reports each op's outcome.

@@ -73,6 +73,9 @@ type Dispatcher struct {
 	reservations   int
 	stopping       bool
 	noReservations *sync.Cond
+	// backlog: the last claim took all it asked for, so more due work is
+	// likely waiting; new events then queue behind it (see Handoff).
+	backlog bool
 
 	jobs      chan job
 	results   chan *hook.Result
@@ -312,6 +315,7 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 		return 0, 0, 0, len(full), nil
 	}
 	h := d.NewHandoff()
+	h.claim = true
 	claims, err := d.cfg.Store.DeliveryClaim(ctx, &store.DeliveryClaimParams{
 		Now:        now,
 		LeaseUntil: now.Add(d.cfg.Lease),
@@ -323,6 +327,9 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 	if err != nil {
 		return 0, asked, 0, len(full), err
 	}
+	d.mu.Lock()
+	d.backlog = len(claims) == asked
+	d.mu.Unlock()
 	return len(claims), asked, h.refused, len(full), nil
 }
 

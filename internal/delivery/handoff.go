@@ -20,6 +20,7 @@ type Handoff struct {
 	d        *Dispatcher
 	reserved []string // endpoint ids, one per reservation
 	refused  int      // reservations refused because the endpoint was full
+	claim    bool     // made by the claim loop, not for a new event
 }
 
 // NewHandoff starts a handoff for one store.EventCreate call. Pass
@@ -38,6 +39,11 @@ func (h *Handoff) reserve(endpointID string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.started || d.stopping || d.busy >= d.cfg.Workers {
+		return false
+	}
+	if !h.claim && d.backlog {
+		// Older due work is waiting: a new delivery queues behind it
+		// instead of jumping ahead (first come, first served).
 		return false
 	}
 	if d.inflight[endpointID] >= d.cfg.EndpointConcurrency {

@@ -73,8 +73,9 @@ type Dispatcher struct {
 	reservations   int
 	stopping       bool
 	noReservations *sync.Cond
-	// backlog: the last claim took all it asked for, so more due work is
-	// likely waiting; new events then queue behind it (see Handoff).
+	// backlog: the last claim took all it asked for and no endpoint was at
+	// its limit, so more due work is likely waiting for workers; new
+	// events then queue behind it (see Handoff).
 	backlog bool
 
 	jobs      chan job
@@ -327,8 +328,11 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 	if err != nil {
 		return 0, asked, 0, len(full), err
 	}
+	// Only when workers, not some endpoints' limits, are what work waits
+	// for: work queued behind a hanging endpoint must not hold up new
+	// events for the others (and every pass would read past its backlog).
 	d.mu.Lock()
-	d.backlog = len(claims) == asked
+	d.backlog = len(claims) == asked && len(full) == 0
 	d.mu.Unlock()
 	return len(claims), asked, h.refused, len(full), nil
 }

@@ -147,9 +147,12 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 		return err
 	}
 	// No other process can hold a lease (see lockFile): whatever an
-	// earlier process had claimed is due again now.
+	// earlier process had claimed is due again now. A lease already over
+	// is due anyway, so only the future end of the due index is read,
+	// however large the backlog.
 	if _, err := s.wconn.ExecContext(ctx,
-		`UPDATE deliveries SET lease = 0, next_attempt_at = ? WHERE status = 'pending' AND lease <> 0`, ms(opts.Now)); err != nil {
+		`UPDATE deliveries SET lease = 0, next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ? AND lease <> 0`,
+		ms(opts.Now), ms(opts.Now)); err != nil {
 		return fmt.Errorf("release leases: %w", err)
 	}
 	if _, err := s.wconn.ExecContext(ctx,

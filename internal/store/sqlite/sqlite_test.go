@@ -58,3 +58,85 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Fatal("write after Close hangs")
 	}
 }
+
+// Reopening releases what the previous process had leased: only one
+// process uses a database, so nobody can still be working on it. Work
+// scheduled for later (a retry) keeps its time.
+func TestOpenReleasesLeases(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	s, err := sqlite.Open(ctx, path, sqlite.Options{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &hook.Account{ID: hook.NewIDAt(hook.PrefixAccount, t0), Name: "Acme", CreatedAt: t0}
+	if err := s.AccountCreate(ctx, a, []byte("token hash")); err != nil {
+		t.Fatal(err)
+	}
+	e := &hook.Endpoint{ID: hook.NewIDAt(hook.PrefixEndpoint, t0), AccountID: a.ID, URL: "https://example.com/hook",
+		EventTypes: []string{"*"}, Signing: hook.SigningHMAC, Enabled: true, CreatedAt: t0, UpdatedAt: t0,
+		Keys: []hook.Key{{Value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: t0}}}
+	if err := s.EndpointCreate(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	event := func(at time.Time) string {
+		id := hook.NewIDAt(hook.PrefixEvent, at)
+		r, err := s.EventCreate(ctx, &store.EventCreateParams{Event: &hook.Event{ID: id, AccountID: a.ID,
+			Type: "call.received", CreatedAt: at, Body: hook.EncodeEnvelope(id, "call.received", at, a.ID, []byte(`{}`))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Deliveries[0].ID
+	}
+	claim := func(s *sqlite.Store, now time.Time, lease time.Duration) []*store.Claim {
+		cl, err := s.DeliveryClaim(ctx, &store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(lease), Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	var short, long, retry string
+	for _, c := range []struct {
+		id    *string
+		lease time.Duration
+	}{{&short, time.Second}, {&long, time.Hour}, {&retry, time.Minute}} {
+		*c.id = event(t0)
+		cl := claim(s, t0, c.lease)
+		if len(cl) != 1 || cl[0].Delivery.ID != *c.id {
+			t.Fatalf("claim = %v, want %s", cl, *c.id)
+		}
+		if c.id != &retry {
+			continue
+		}
+		// Its attempt failed: due again at t0+10m.
+		at := t0.Add(time.Second)
+		_, err := s.DeliveryComplete(ctx, &store.DeliveryCompleteParams{Now: at, DisableAfter: 3, Results: []*hook.Result{{
+			DeliveryID: retry, EndpointID: e.ID, Lease: cl[0].Lease, RetryAt: t0.Add(10 * time.Minute),
+			Attempt: hook.Attempt{ID: hook.NewIDAt(hook.PrefixAttempt, at), Trigger: hook.TriggerScheduled,
+				StartedAt: at, StatusCode: 500}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+
+	// Reopened at t0+5s: the short lease is over, the long one is
+	// released; both are due now, the retry is not.
+	now := t0.Add(5 * time.Second)
+	s2, err := sqlite.Open(ctx, path, sqlite.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got := map[string]bool{}
+	for _, c := range claim(s2, now, time.Hour) {
+		got[c.Delivery.ID] = true
+	}
+	if !got[short] || !got[long] || len(got) != 2 {
+		t.Fatalf("claimed after reopen %v, want %s and %s", got, short, long)
+	}
+	if cl := claim(s2, t0.Add(10*time.Minute), time.Minute); len(cl) != 1 || cl[0].Delivery.ID != retry {
+		t.Fatalf("claimed at the retry's time %v, want %s", cl, retry)
+	}
+}

@@ -202,6 +202,12 @@ func TestBadInput(t *testing.T) {
 		{"event no account", "POST", "/v1/events", `{"account_id":"acc_nope","event":"sms.received","data":` + string(example("sms.received")) + `}`, 400, "invalid_reference", "account_id"},
 		{"event too large", "POST", "/v1/events", `{"account_id":"` + acc.ID + `","event":"sms.received","data":{"body":"` + strings.Repeat("x", 5000) + `"}}`, 413, "payload_too_large", ""},
 		{"account no name", "POST", "/v1/accounts", `{}`, 400, "invalid_parameter", "name"},
+		{"null body", "POST", "/v1/accounts", `null`, 400, "invalid_json", ""},
+		{"patch null", "PATCH", "/v1/endpoints/" + ep.ID, `null`, 400, "invalid_json", ""},
+		{"field in other case", "POST", "/v1/accounts", `{"Name":"Acme"}`, 400, "unknown_field", "Name"},
+		{"event field in other case", "POST", "/v1/events", `{"account_id":"` + acc.ID + `","EVENT":"sms.received","data":` + string(example("sms.received")) + `}`, 400, "unknown_field", "EVENT"},
+		{"field twice", "PATCH", "/v1/endpoints/" + ep.ID, `{"description":"a","description":"b"}`, 400, "invalid_json", "description"},
+		{"nested too deeply", "POST", "/v1/endpoints", `{"url":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, 400, "invalid_json", ""},
 	}
 	for _, tt := range tests {
 		token := acc.Token // the app's routes
@@ -213,9 +219,16 @@ func TestBadInput(t *testing.T) {
 		if status != tt.status || code != tt.code || (tt.field != "" && field != tt.field) {
 			t.Errorf("%s: %d %v, want %d %s field %q", tt.name, status, body, tt.status, tt.code, tt.field)
 		}
-		if e, _ := body["error"].(map[string]any); e == nil || e["message"] == "" {
+		e, _ := body["error"].(map[string]any)
+		if e == nil || e["message"] == "" {
 			t.Errorf("%s: no error message: %v", tt.name, body)
 		}
+		if msg, _ := e["message"].(string); tt.name == "nested too deeply" && !strings.Contains(msg, "too deeply") {
+			t.Errorf("%s: message %q does not name the problem", tt.name, msg)
+		}
+	}
+	if got, err := c.GetEndpoint(b.ctx, ep.ID); err != nil || got.Description != "" {
+		t.Errorf("after the refused PATCHes the endpoint is %+v, %v; want it unchanged", got, err)
 	}
 	// Nothing was half-stored.
 	if p, _ := c.ListDeliveries(b.ctx, client.DeliveryListParams{}); len(p.Data) != 0 {

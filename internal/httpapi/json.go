@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hookd/hookd/internal/hook"
 )
@@ -111,8 +114,69 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 	if dec.More() {
 		return hook.Errorf(hook.EInvalidJSON, "The request body holds more than one JSON value.")
 	}
+	return checkKeys(body, dst)
+}
+
+// checkKeys holds the body's top-level object to what encoding/json lets
+// through: null in place of an object, names that match a field only
+// when case is ignored ("Name" for "name"), and a name given twice (the
+// last would win).
+func checkKeys(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return hook.Errorf(hook.EInvalidJSON, "The request body must be a JSON object.")
+	}
+	known := fieldNames(reflect.TypeOf(dst))
+	var seen []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonError(err)
+		}
+		name, _ := tok.(string)
+		if !known[name] {
+			return hook.FieldErrorf(hook.EUnknownField, name, "Unknown field %q.", name)
+		}
+		if slices.Contains(seen, name) {
+			return hook.FieldErrorf(hook.EInvalidJSON, name, "The field %q appears more than once.", name)
+		}
+		seen = append(seen, name)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return jsonError(err)
+		}
+	}
 	return nil
 }
+
+// fieldNames returns the JSON names of the fields of the struct t points
+// to, as their tags spell them.
+func fieldNames(t reflect.Type) map[string]bool {
+	if v, ok := fieldNamesCache.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	names := map[string]bool{}
+	st := t.Elem()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names[name] = true
+	}
+	fieldNamesCache.Store(t, names)
+	return names
+}
+
+var fieldNamesCache sync.Map // reflect.Type → map[string]bool
 
 // jsonError describes a decoding error.
 func jsonError(err error) error {
@@ -122,6 +186,8 @@ func jsonError(err error) error {
 		maxBytes *http.MaxBytesError
 	)
 	switch {
+	case errors.As(err, &syntax) && strings.Contains(syntax.Error(), "exceeded max depth"):
+		return hook.Errorf(hook.EInvalidJSON, "The request body nests arrays or objects too deeply (at byte %d).", syntax.Offset)
 	case errors.As(err, &syntax):
 		return hook.Errorf(hook.EInvalidJSON, "The request body is not valid JSON (at byte %d).", syntax.Offset)
 	case errors.As(err, &typeErr):

@@ -167,7 +167,10 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	s.rdb.SetMaxOpenConns(opts.Readers)
 	s.rdb.SetMaxIdleConns(opts.Readers)
 
-	s.cdb, err = sql.Open("sqlite", base)
+	// The checkpointer waits at most 200 ms for the writer and readers
+	// when it restarts the WAL (PASSIVE never waits); it tries again a
+	// second later rather than hold up commits.
+	s.cdb, err = sql.Open("sqlite", strings.Replace(base, "_busy_timeout=10000", "_busy_timeout=200", 1))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -176,9 +179,14 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 }
 
 // checkpointLoop copies the WAL back into the database every interval,
-// without blocking the writer or readers (PASSIVE). Once a checkpoint has
-// caught up, the writer starts the WAL over from the beginning, and
-// journal_size_limit truncates a WAL that a burst left large.
+// without blocking the writer or readers (PASSIVE). Under steady writes
+// and reads that alone never lets the WAL start over (the log restarts
+// only when it is wholly copied back and no reader is using it), so it
+// would grow without end: gigabytes within minutes of sustained intake.
+// Once the WAL is over walRestartPages and a PASSIVE pass has (nearly)
+// caught up, a RESTART copies the few frames left (holding the writer
+// only that long) and waits for readers to leave the log, so that the
+// next commit starts it over; journal_size_limit then truncates the file.
 func (s *Store) checkpointLoop(interval time.Duration) {
 	defer close(s.checkpointDone)
 	t := time.NewTicker(interval)
@@ -189,11 +197,27 @@ func (s *Store) checkpointLoop(interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		var busy, logPages, done int
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done)
-		cancel()
+		s.checkpoint()
 	}
+}
+
+// walRestartPages is the WAL size, in pages, past which checkpointLoop
+// makes the log start over: 64 MiB with SQLite's 4 KiB pages.
+var walRestartPages = 16384
+
+// checkpoint runs one pass of checkpointLoop and returns the WAL's size
+// in pages as the PASSIVE pass found it.
+func (s *Store) checkpoint() (logPages int) {
+	var busy, done int
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+		return 0
+	}
+	if logPages >= walRestartPages && logPages-done <= walRestartPages/16 {
+		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logPages, &done)
+	}
+	return logPages
 }
 
 // migrate applies the embedded migrations that have not run yet, each in

@@ -159,6 +159,9 @@ func fieldNames(t reflect.Type) map[string]bool {
 	if v, ok := fieldNamesCache.Load(t); ok {
 		return v.(map[string]bool)
 	}
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		panic("httpapi: decode needs a pointer to a struct, not " + t.String())
+	}
 	names := map[string]bool{}
 	st := t.Elem()
 	for i := range st.NumField() {

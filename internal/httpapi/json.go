@@ -93,7 +93,8 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 }
 
 // decode reads a JSON object body into dst, strictly: at most limit bytes,
-// one value, no unknown fields. Errors name the problem and the field.
+// one value, each top-level field known and given once. Errors name the
+// problem and the field.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -106,21 +107,23 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return hook.Errorf(hook.EInvalidJSON, "The request body is empty; send a JSON object.")
 	}
+	if err := checkKeys(body, dst); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
 	if dec.More() {
 		return hook.Errorf(hook.EInvalidJSON, "The request body holds more than one JSON value.")
 	}
-	return checkKeys(body, dst)
+	return nil
 }
 
-// checkKeys holds the body's top-level object to what encoding/json lets
-// through: null in place of an object, names that match a field only
-// when case is ignored ("Name" for "name"), and a name given twice (the
-// last would win).
+// checkKeys holds the body's top-level object to dst's fields as their
+// tags spell them, which encoding/json does not: it takes null for an
+// object, matches "Name" to "name", and lets the last of two equal names
+// win.
 func checkKeys(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
@@ -203,9 +206,6 @@ func jsonError(err error) error {
 		return hook.Errorf(hook.EPayloadTooLarge, "The request body is too large.")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return hook.Errorf(hook.EInvalidJSON, "The request body is not valid JSON (it ends too early).")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return hook.FieldErrorf(hook.EUnknownField, field, "Unknown field %q.", field)
 	}
 	return hook.Errorf(hook.EInvalidJSON, "The request body is not valid JSON.")
 }

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,39 +11,18 @@ import (
 	"github.com/hookd/hookd/internal/store/sqlite"
 )
 
-// benchBundle is a store with one account and fanOut endpoints.
+// benchStore is a store with one account and fanOut endpoints.
 func benchStore(b *testing.B, fanOut int) (*sqlite.Store, *hook.Account) {
 	b.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "hookd.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	now := time.Now().UTC()
-	a := &hook.Account{ID: hook.NewIDAt(hook.PrefixAccount, now), Name: "bench", CreatedAt: now}
-	if err := s.AccountCreate(context.Background(), a, []byte("token")); err != nil {
-		b.Fatal(err)
-	}
-	for i := range fanOut {
-		e := &hook.Endpoint{ID: hook.NewIDAt(hook.PrefixEndpoint, now), AccountID: a.ID, URL: fmt.Sprintf("https://example.com/%d", i),
-			EventTypes: []string{"*"}, Signing: hook.SigningHMAC, Keys: []hook.Key{{Value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: now}},
-			Enabled: true, CreatedAt: now, UpdatedAt: now}
-		if err := s.EndpointCreate(context.Background(), e); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s := mustOpen(b, filepath.Join(b.TempDir(), "hookd.db"))
+	a, _ := seed(b, s, fanOut)
 	return s, a
 }
 
 var benchBody = []byte(`{"message_id":"msg_01","from":{"number":"+14155550123"},"to":{"number":"+14155550100"},` +
 	`"received_at":"2026-11-27T12:30:00.000Z","body":"Hi, can you call me back about my invoice? Thanks!","media":[]}`)
 
-func benchEvent(a *hook.Account) *hook.Event {
-	now := time.Now().UTC()
-	id := hook.NewIDAt(hook.PrefixEvent, now)
-	return &hook.Event{ID: id, AccountID: a.ID, Type: "sms.received", CreatedAt: now,
-		Body: hook.EncodeEnvelope(id, "sms.received", now, a.ID, benchBody)}
-}
+func benchEvent(a *hook.Account) *hook.Event { return newEvent(a, time.Now().UTC()) }
 
 // BenchmarkEventCreate accepts events (each fanned out to 5 endpoints)
 // from many goroutines at once, as the API does: the writer groups them

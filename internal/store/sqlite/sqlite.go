@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,7 +59,10 @@ type Store struct {
 	stop           chan struct{}
 	stopped        chan struct{}
 	checkpointDone chan struct{}
-	work           chan struct{}
+	// walRestart is the WAL size, in pages, past which the checkpointer
+	// makes the log start over (defaultWALRestart; tests lower it).
+	walRestart atomic.Int64
+	work       chan struct{}
 
 	closeOnce sync.Once
 }
@@ -101,6 +105,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 		checkpointDone: make(chan struct{}),
 	}
+	s.walRestart.Store(defaultWALRestart)
 	if err := s.open(ctx, opts); err != nil {
 		s.closeDBs()
 		return nil, err
@@ -126,12 +131,13 @@ func lockFile(path string) (*os.File, error) {
 }
 
 func (s *Store) open(ctx context.Context, opts Options) error {
-	base := "file:" + s.path + "?_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL"
+	base := "file:" + s.path + "?_journal_mode=WAL&_synchronous=NORMAL"
+	const wait = "&_busy_timeout=10000"
 	var err error
 	// The writer does not checkpoint the WAL itself (wal_autocheckpoint
 	// 0): a background connection does, so that copying pages back into
 	// the database never stalls a commit.
-	s.wdb, err = sql.Open("sqlite", base+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
+	s.wdb, err = sql.Open("sqlite", base+wait+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -160,7 +166,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 		return fmt.Errorf("release leases: %w", err)
 	}
 
-	s.rdb, err = sql.Open("sqlite", base+"&_query_only=1")
+	s.rdb, err = sql.Open("sqlite", base+wait+"&_query_only=1")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -170,7 +176,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	// The checkpointer waits at most 200 ms for the writer and readers
 	// when it restarts the WAL (PASSIVE never waits); it tries again a
 	// second later rather than hold up commits.
-	s.cdb, err = sql.Open("sqlite", strings.Replace(base, "_busy_timeout=10000", "_busy_timeout=200", 1))
+	s.cdb, err = sql.Open("sqlite", base+"&_busy_timeout=200")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -183,7 +189,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 // and reads that alone never lets the WAL start over (the log restarts
 // only when it is wholly copied back and no reader is using it), so it
 // would grow without end: gigabytes within minutes of sustained intake.
-// Once the WAL is over walRestartPages and a PASSIVE pass has (nearly)
+// Once the WAL is over s.walRestart pages and a PASSIVE pass has (nearly)
 // caught up, a RESTART copies the few frames left (holding the writer
 // only that long) and waits for readers to leave the log, so that the
 // next commit starts it over; journal_size_limit then truncates the file.
@@ -201,9 +207,9 @@ func (s *Store) checkpointLoop(interval time.Duration) {
 	}
 }
 
-// walRestartPages is the WAL size, in pages, past which checkpointLoop
+// defaultWALRestart is the WAL size, in pages, past which checkpointLoop
 // makes the log start over: 64 MiB with SQLite's 4 KiB pages.
-var walRestartPages = 16384
+const defaultWALRestart = 16384
 
 // checkpoint runs one pass of checkpointLoop and returns the WAL's size
 // in pages as the PASSIVE pass found it.
@@ -214,7 +220,7 @@ func (s *Store) checkpoint() (logPages int) {
 	if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
 		return 0
 	}
-	if logPages >= walRestartPages && logPages-done <= walRestartPages/16 {
+	if limit := int(s.walRestart.Load()); logPages >= limit && logPages-done <= limit/16 {
 		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logPages, &done)
 	}
 	return logPages

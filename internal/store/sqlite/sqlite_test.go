@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +13,35 @@ import (
 	"github.com/hookd/hookd/internal/store/sqlite"
 	"github.com/hookd/hookd/internal/store/storetest"
 )
+
+// seed gives s one account and fanOut endpoints that take every event.
+func seed(tb testing.TB, s *sqlite.Store, fanOut int) (*hook.Account, []*hook.Endpoint) {
+	tb.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	a := &hook.Account{ID: hook.NewIDAt(hook.PrefixAccount, now), Name: "Acme", CreatedAt: now}
+	if err := s.AccountCreate(ctx, a, []byte("token hash")); err != nil {
+		tb.Fatal(err)
+	}
+	var eps []*hook.Endpoint
+	for i := range fanOut {
+		e := &hook.Endpoint{ID: hook.NewIDAt(hook.PrefixEndpoint, now), AccountID: a.ID, URL: fmt.Sprintf("https://example.com/%d", i),
+			EventTypes: []string{"*"}, Signing: hook.SigningHMAC, Keys: []hook.Key{{Value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: now}},
+			Enabled: true, CreatedAt: now, UpdatedAt: now}
+		if err := s.EndpointCreate(ctx, e); err != nil {
+			tb.Fatal(err)
+		}
+		eps = append(eps, e)
+	}
+	return a, eps
+}
+
+// newEvent is an sms.received event of account a, accepted at at.
+func newEvent(a *hook.Account, at time.Time) *hook.Event {
+	id := hook.NewIDAt(hook.PrefixEvent, at)
+	return &hook.Event{ID: id, AccountID: a.ID, Type: "sms.received", CreatedAt: at,
+		Body: hook.EncodeEnvelope(id, "sms.received", at, a.ID, benchBody)}
+}
 
 func mustOpen(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
@@ -70,20 +100,10 @@ func TestOpenReleasesLeases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &hook.Account{ID: hook.NewIDAt(hook.PrefixAccount, t0), Name: "Acme", CreatedAt: t0}
-	if err := s.AccountCreate(ctx, a, []byte("token hash")); err != nil {
-		t.Fatal(err)
-	}
-	e := &hook.Endpoint{ID: hook.NewIDAt(hook.PrefixEndpoint, t0), AccountID: a.ID, URL: "https://example.com/hook",
-		EventTypes: []string{"*"}, Signing: hook.SigningHMAC, Enabled: true, CreatedAt: t0, UpdatedAt: t0,
-		Keys: []hook.Key{{Value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: t0}}}
-	if err := s.EndpointCreate(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	a, eps := seed(t, s, 1)
+	e := eps[0]
 	event := func(at time.Time) string {
-		id := hook.NewIDAt(hook.PrefixEvent, at)
-		r, err := s.EventCreate(ctx, &store.EventCreateParams{Event: &hook.Event{ID: id, AccountID: a.ID,
-			Type: "call.received", CreatedAt: at, Body: hook.EncodeEnvelope(id, "call.received", at, a.ID, []byte(`{}`))}})
+		r, err := s.EventCreate(ctx, &store.EventCreateParams{Event: newEvent(a, at)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,9 @@
+package sqlite
+
+// Checkpoint runs one pass of the checkpointer and returns the WAL's size
+// in pages as it found it.
+func (s *Store) Checkpoint() int { return s.checkpoint() }
+
+// SetWALRestart sets the WAL size, in pages, past which the checkpointer
+// makes the log start over.
+func (s *Store) SetWALRestart(pages int) { s.walRestart.Store(int64(pages)) }

@@ -137,6 +137,30 @@ func (r *receiver) count() int {
 	return len(r.all)
 }
 
+// countFor returns how many requests carried webhook-id id.
+func (r *receiver) countFor(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rec := range r.all {
+		if rec.Header.Get(webhook.HeaderID) == id {
+			n++
+		}
+	}
+	return n
+}
+
+// paths returns the path of every request received.
+func (r *receiver) paths() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.all))
+	for i, rec := range r.all {
+		out[i] = rec.Path
+	}
+	return out
+}
+
 func (r *receiver) peak() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -169,8 +169,6 @@ func TestFailureKinds(t *testing.T) {
 	t.Parallel()
 	b := start(t, func(c *config.Config) {
 		c.MaxRetries = 1
-		c.AttemptTimeout = 500 * time.Millisecond
-		c.Lease = time.Second
 		c.DisableAfter = 0
 	})
 	acc, c := b.account()

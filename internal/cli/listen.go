@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -112,10 +113,13 @@ func runListen(ctx context.Context, args []string, env Env) error {
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
-	fmt.Fprintf(env.Stdout, "hookd listen: verifying webhooks on http://%s/ (Ctrl-C to stop)\n", displayAddr(ln.Addr().String()))
+	// One write, so a reader of the output sees the banner whole.
+	var banner strings.Builder
+	fmt.Fprintf(&banner, "hookd listen: verifying webhooks on http://%s/ (Ctrl-C to stop)\n", displayAddr(ln.Addr().String()))
 	for _, line := range f.describe(ctx, keys, st) {
-		fmt.Fprintf(env.Stdout, "  %s\n", line)
+		fmt.Fprintf(&banner, "  %s\n", line)
 	}
+	io.WriteString(env.Stdout, banner.String())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

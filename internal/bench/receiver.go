@@ -101,7 +101,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func (r *Receiver) record(now time.Time, path, msgID string, body []byte) {
 	ns := now.UnixNano()
-	r.deliveries.Add(1)
+	// Counted last: Stats reads deliveries first, so a snapshot that
+	// counts a delivery also sees its latency and duplicate mark.
+	defer r.deliveries.Add(1)
 	r.bodyBytes.Add(uint64(len(body)))
 	casMin(&r.first, ns)
 	casMax(&r.last, ns)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -42,13 +43,17 @@ type receiver struct {
 	respond     func(n int) reply
 	inflight    int
 	maxInflight int
+	taken       int // all[:taken] were handed to the test
 
-	got chan *received
+	// arrived gets a token when a request is recorded. Requests queue
+	// without bound in all, so a test that reads them late never makes the
+	// receiver slow to answer (which hookd would see as timeouts).
+	arrived chan struct{}
 }
 
 func newReceiver(t *testing.T, respond func(n int) reply) *receiver {
 	t.Helper()
-	r := &receiver{t: t, respond: respond, got: make(chan *received, 10000)}
+	r := &receiver{t: t, respond: respond, arrived: make(chan struct{}, 1)}
 	r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -86,7 +91,10 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.inflight--
 		r.mu.Unlock()
 	}()
-	r.got <- rec
+	select {
+	case r.arrived <- struct{}{}:
+	default: // a token is already waiting
+	}
 
 	rep := reply{}
 	if respond != nil {
@@ -109,25 +117,41 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	io.WriteString(w, rep.Body)
 }
 
+// take returns the oldest request not yet taken, waiting for one until
+// timeout fires; ok is false if none came.
+func (r *receiver) take(timeout <-chan time.Time) (rec *received, ok bool) {
+	for {
+		r.mu.Lock()
+		if r.taken < len(r.all) {
+			rec = r.all[r.taken]
+			r.taken++
+			r.mu.Unlock()
+			return rec, true
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.arrived:
+		case <-timeout:
+			return nil, false
+		}
+	}
+}
+
 // next returns the next request, failing the test after 20 s.
 func (r *receiver) next() *received {
 	r.t.Helper()
-	select {
-	case rec := <-r.got:
-		return rec
-	case <-time.After(20 * time.Second):
+	rec, ok := r.take(time.After(20 * time.Second))
+	if !ok {
 		r.t.Fatalf("receiver %s: no request within 20s", r.srv.URL)
-		return nil
 	}
+	return rec
 }
 
 // none asserts no request arrives within d.
 func (r *receiver) none(d time.Duration) {
 	r.t.Helper()
-	select {
-	case rec := <-r.got:
+	if rec, ok := r.take(time.After(d)); ok {
 		r.t.Fatalf("receiver got an unexpected request: %s", rec.Body)
-	case <-time.After(d):
 	}
 }
 
@@ -169,13 +193,9 @@ func (r *receiver) peak() int {
 
 // drain returns the requests received and not yet taken.
 func drain(r *receiver) []*received {
-	var out []*received
-	for {
-		select {
-		case x := <-r.got:
-			out = append(out, x)
-		default:
-			return out
-		}
-	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(r.all[r.taken:])
+	r.taken = len(r.all)
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,12 +80,11 @@ func TestScaleOutKillOneNode(t *testing.T) {
 	rcv := newReceiver(t, func(int) reply { time.Sleep(time.Millisecond); return reply{} })
 	env := []string{"SSL_CERT_FILE=" + writeTestCA(t, rcv)}
 	const concurrency = 32
-	args := []string{"--db", db, "--admin-token", adminToken, "--allow-private-targets", "--attempt-timeout", "1s",
-		"--lease", "2s", "--retry-base", "100ms", "--concurrency", strconv.Itoa(concurrency), "--rate-limit", "0"}
-	nodes := []*process{
-		startProcess(t, env, append(args, "--data-dir", t.TempDir())...),
-		startProcess(t, env, append(args, "--data-dir", t.TempDir())...),
-		startProcess(t, env, append(args, "--data-dir", t.TempDir())...),
+	args := slices.Concat(overloadTolerant, []string{"--db", db, "--admin-token", adminToken, "--allow-private-targets",
+		"--concurrency", strconv.Itoa(concurrency)})
+	nodes := make([]*process, 3)
+	for i := range nodes {
+		nodes[i] = startProcess(t, env, slices.Concat(args, []string{"--data-dir", t.TempDir()})...)
 	}
 	ctx := context.Background()
 	admins := make([]*client.Client, len(nodes))
@@ -149,23 +149,20 @@ func TestScaleOutKillOneNode(t *testing.T) {
 	arrivals := 0
 	deadline := time.After(90 * time.Second)
 	for len(want) > 0 {
-		select {
-		case r := <-rcv.got:
-			arrivals++
-			delete(want, [2]string{r.Header.Get(webhook.HeaderID), r.Path})
-		case <-deadline:
+		r, ok := rcv.take(deadline)
+		if !ok {
 			t.Fatalf("%d accepted (event, endpoint) pairs never delivered", len(want))
 		}
+		arrivals++
+		delete(want, [2]string{r.Header.Get(webhook.HeaderID), r.Path})
 	}
 	pairs := len(accepted) * len(paths)
 	// Let late retries of already-delivered pairs show up in the count.
-	for extra := true; extra; {
-		select {
-		case <-rcv.got:
-			arrivals++
-		case <-time.After(3 * time.Second):
-			extra = false
+	for {
+		if _, ok := rcv.take(time.After(3 * time.Second)); !ok {
+			break
 		}
+		arrivals++
 	}
 	dups := arrivals - pairs
 	t.Logf("%d requests for %d pairs: %d duplicates", arrivals, pairs, dups)
@@ -207,9 +204,8 @@ func TestScaleOutDatabaseConnectionsDropped(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, always(reply{}))
 	env := []string{"SSL_CERT_FILE=" + writeTestCA(t, rcv)}
-	args := []string{"--db", db, "--admin-token", adminToken, "--allow-private-targets", "--attempt-timeout", "1s",
-		"--lease", "2s", "--retry-base", "100ms", "--rate-limit", "0"}
-	p := startProcess(t, env, append(args, "--data-dir", t.TempDir())...)
+	p := startProcess(t, env, slices.Concat(overloadTolerant,
+		[]string{"--db", db, "--admin-token", adminToken, "--allow-private-targets", "--data-dir", t.TempDir()})...)
 	ctx := context.Background()
 	admin, _ := client.New(p.url, adminToken)
 	acc, err := admin.CreateAccount(ctx, "Outage")
@@ -249,12 +245,11 @@ func TestScaleOutDatabaseConnectionsDropped(t *testing.T) {
 	}
 	deadline := time.After(60 * time.Second)
 	for len(accepted) > 0 {
-		select {
-		case r := <-rcv.got:
-			delete(accepted, r.Header.Get(webhook.HeaderID))
-		case <-deadline:
+		r, ok := rcv.take(deadline)
+		if !ok {
 			t.Fatalf("%d accepted events never delivered after the outage", len(accepted))
 		}
+		delete(accepted, r.Header.Get(webhook.HeaderID))
 	}
 	// New work after the outage is picked up without polling delays.
 	start := time.Now()

@@ -101,24 +101,34 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func (r *Receiver) record(now time.Time, path, msgID string, body []byte) {
 	ns := now.UnixNano()
-	// Counted last: Stats reads deliveries first, so a snapshot that
-	// counts a delivery also sees its latency and duplicate mark.
-	defer r.deliveries.Add(1)
 	r.bodyBytes.Add(uint64(len(body)))
 	casMin(&r.first, ns)
 	casMax(&r.last, ns)
 	pc := r.path(path)
-	pc.requests.Add(1)
 	casMin(&pc.first, ns)
 	casMax(&pc.last, ns)
 
-	accepted, ok := envelopeTimestamp(body)
-	if !ok || msgID == "" {
+	dup := false
+	if accepted, ok := envelopeTimestamp(body); ok && msgID != "" {
+		r.latency.Record(now.Sub(accepted))
+		dup = r.seenBefore(path, msgID)
+	} else {
 		r.bad.Add(1)
-		return
 	}
-	r.latency.Record(now.Sub(accepted))
+	// The counts come last, duplicates before deliveries: Stats reads the
+	// delivery counts before the latency and the duplicates, so a snapshot
+	// that counts a delivery also has its latency, and a duplicate is
+	// never taken for a new delivery.
+	if dup {
+		r.duplicates.Add(1)
+		pc.duplicates.Add(1)
+	}
+	pc.requests.Add(1)
+	r.deliveries.Add(1)
+}
 
+// seenBefore records that path got msgID and reports whether it had.
+func (r *Receiver) seenBefore(path, msgID string) bool {
 	var h maphash.Hash
 	h.SetSeed(r.seed)
 	h.WriteString(path)
@@ -127,15 +137,12 @@ func (r *Receiver) record(now time.Time, path, msgID string, body []byte) {
 	key := h.Sum64()
 	shard := &r.seen[key%uint64(len(r.seen))]
 	shard.mu.Lock()
-	_, dup := shard.set[key]
-	if !dup {
-		shard.set[key] = struct{}{}
+	defer shard.mu.Unlock()
+	if _, dup := shard.set[key]; dup {
+		return true
 	}
-	shard.mu.Unlock()
-	if dup {
-		r.duplicates.Add(1)
-		pc.duplicates.Add(1)
-	}
+	shard.set[key] = struct{}{}
+	return false
 }
 
 func (r *Receiver) path(p string) *pathCounter {
@@ -198,33 +205,38 @@ func envelopeTimestamp(body []byte) (time.Time, bool) {
 
 // Stats returns the counts so far.
 func (r *Receiver) Stats() *Stats {
+	// Delivery counts first, then latency and duplicates (see record).
+	paths := make(map[string]PathStats)
+	r.pathsMu.RLock()
+	for p, pc := range r.paths {
+		paths[p] = PathStats{Requests: pc.requests.Load(), FirstArrival: fromNS(pc.first.Load()), LastArrival: fromNS(pc.last.Load())}
+	}
+	r.pathsMu.RUnlock()
 	s := &Stats{
 		Requests:     r.requests.Load(),
 		Deliveries:   r.deliveries.Load(),
-		Duplicates:   r.duplicates.Load(),
 		Hung:         r.hung.Load(),
 		BadRequests:  r.bad.Load(),
 		BodyBytes:    r.bodyBytes.Load(),
 		FirstArrival: fromNS(r.first.Load()),
 		LastArrival:  fromNS(r.last.Load()),
 		Latency:      r.latency.Snapshot(),
-		Paths:        make(map[string]PathStats),
+		Duplicates:   r.duplicates.Load(),
+		Paths:        paths,
 		At:           time.Now(),
 	}
 	r.pathsMu.RLock()
-	for p, pc := range r.paths {
-		s.Paths[p] = PathStats{Requests: pc.requests.Load(), Duplicates: pc.duplicates.Load(),
-			FirstArrival: fromNS(pc.first.Load()), LastArrival: fromNS(pc.last.Load())}
+	for p, ps := range paths {
+		// A duplicate counted before its request: read as not yet arrived.
+		ps.Duplicates = min(r.paths[p].duplicates.Load(), ps.Requests)
+		paths[p] = ps
 	}
 	r.pathsMu.RUnlock()
 	// Counters are read one by one while requests arrive; keep them
 	// consistent with each other for ParseStats.
-	s.Deliveries = max(s.Deliveries, s.Duplicates)
+	s.Deliveries = max(s.Deliveries, s.Latency.Count)
+	s.Duplicates = min(s.Duplicates, s.Deliveries)
 	s.Requests = max(s.Requests, s.Deliveries+s.Hung)
-	if s.Latency.Count > s.Deliveries {
-		s.Deliveries = s.Latency.Count
-		s.Requests = max(s.Requests, s.Deliveries+s.Hung)
-	}
 	return s
 }
 

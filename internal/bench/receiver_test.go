@@ -2,10 +2,12 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +71,55 @@ func TestReceiverCounts(t *testing.T) {
 	post(t, r, "/e/0", "evt_a", body("evt_a"))
 	if s := r.Stats(); s.Duplicates != 0 {
 		t.Errorf("after Reset an old id counts as a duplicate")
+	}
+}
+
+// A snapshot taken while deliveries arrive never counts a delivery whose
+// latency it lacks, nor a duplicate as a new delivery: the load tool ends
+// a phase on the first snapshot that has them all, and reports its
+// latencies.
+func TestReceiverSnapshotsConsistent(t *testing.T) {
+	t.Parallel()
+	r := NewReceiver(time.Hour)
+	accepted := time.Now()
+	const writers, each = 4, 2000
+	bodies := make([][]byte, each)
+	for i := range bodies {
+		bodies[i] = hook.EncodeEnvelope(fmt.Sprintf("evt_%d", i), typeSMS, accepted, "acc_1", []byte(`{}`))
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				// Every writer sends the same events: all but one
+				// arrival of each is a duplicate.
+				r.record(time.Now(), "/e/0", fmt.Sprintf("evt_%d", (i+w*each/writers)%each), bodies[(i+w*each/writers)%each])
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for snapshots := 0; ; snapshots++ {
+		select {
+		case <-done:
+			s := r.Stats()
+			if n, dups, _, _ := s.Window(func(string) bool { return true }); n != writers*each || n-dups != each || s.Latency.Count != n {
+				t.Fatalf("final: %d arrivals, %d unique, %d latencies; want %d, %d, %d", n, n-dups, s.Latency.Count, writers*each, each, writers*each)
+			}
+			t.Logf("%d snapshots taken while arrivals were recorded", snapshots)
+			return
+		default:
+		}
+		s := r.Stats()
+		n, dups, _, _ := s.Window(func(string) bool { return true })
+		if s.Latency.Count < n {
+			t.Fatalf("snapshot counts %d arrivals but only %d latencies", n, s.Latency.Count)
+		}
+		if dups > n || n-dups > each {
+			t.Fatalf("snapshot counts %d arrivals, %d duplicates: more than the %d distinct events", n, dups, each)
+		}
 	}
 }
 

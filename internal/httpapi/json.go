@@ -107,24 +107,17 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return hook.Errorf(hook.EInvalidJSON, "The request body is empty; send a JSON object.")
 	}
-	if err := checkKeys(body, dst); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return hook.Errorf(hook.EInvalidJSON, "The request body holds more than one JSON value.")
-	}
-	return nil
+	return decodeObject(body, dst)
 }
 
-// checkKeys holds the body's top-level object to dst's fields as their
-// tags spell them, which encoding/json does not: it takes null for an
-// object, matches "Name" to "name", and lets the last of two equal names
-// win.
-func checkKeys(body []byte, dst any) error {
+// decodeObject decodes body, a JSON object, into the struct dst points to
+// in one pass, one top-level field at a time. It holds the names to the
+// fields' tags as they are spelled, which encoding/json does not (it takes
+// null for an object, matches "Name" to "name" and lets the last of two
+// equal names win). A value of the wrong type is reported only once the
+// whole object has been read, so that an unknown or repeated field, or
+// broken JSON, is reported first.
+func decodeObject(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
@@ -133,39 +126,62 @@ func checkKeys(body []byte, dst any) error {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return hook.Errorf(hook.EInvalidJSON, "The request body must be a JSON object.")
 	}
-	known := fieldNames(reflect.TypeOf(dst))
-	var seen []string
+	fields := fieldIndex(reflect.TypeOf(dst))
+	v := reflect.ValueOf(dst).Elem()
+	var (
+		seen    []string
+		typeErr error // the first value of the wrong type
+	)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return jsonError(err)
 		}
 		name, _ := tok.(string)
-		if !known[name] {
+		i, known := fields[name]
+		if !known {
 			return hook.FieldErrorf(hook.EUnknownField, name, "Unknown field %q.", name)
 		}
 		if slices.Contains(seen, name) {
 			return hook.FieldErrorf(hook.EInvalidJSON, name, "The field %q appears more than once.", name)
 		}
 		seen = append(seen, name)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		// A type error leaves the decoder past the value; other errors
+		// stop it.
+		err = dec.Decode(v.Field(i).Addr().Interface())
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			if typeErr == nil {
+				te.Field = strings.TrimSuffix(name+"."+te.Field, ".")
+				typeErr = te
+			}
+		case err != nil:
 			return jsonError(err)
 		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return jsonError(err)
+	}
+	if typeErr != nil {
+		return jsonError(typeErr)
+	}
+	if dec.More() {
+		return hook.Errorf(hook.EInvalidJSON, "The request body holds more than one JSON value.")
 	}
 	return nil
 }
 
-// fieldNames returns the JSON names of the fields of the struct t points
-// to, as their tags spell them.
-func fieldNames(t reflect.Type) map[string]bool {
-	if v, ok := fieldNamesCache.Load(t); ok {
-		return v.(map[string]bool)
+// fieldIndex maps the JSON names of the fields of the struct t points to,
+// as their tags spell them, to the fields' indexes.
+func fieldIndex(t reflect.Type) map[string]int {
+	if v, ok := fieldIndexCache.Load(t); ok {
+		return v.(map[string]int)
 	}
 	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		panic("httpapi: decode needs a pointer to a struct, not " + t.String())
 	}
-	names := map[string]bool{}
+	index := map[string]int{}
 	st := t.Elem()
 	for i := range st.NumField() {
 		f := st.Field(i)
@@ -176,13 +192,13 @@ func fieldNames(t reflect.Type) map[string]bool {
 		if name == "" {
 			name = f.Name
 		}
-		names[name] = true
+		index[name] = i
 	}
-	fieldNamesCache.Store(t, names)
-	return names
+	fieldIndexCache.Store(t, index)
+	return index
 }
 
-var fieldNamesCache sync.Map // reflect.Type → map[string]bool
+var fieldIndexCache sync.Map // reflect.Type → map[string]int
 
 // jsonError describes a decoding error.
 func jsonError(err error) error {

@@ -11,6 +11,7 @@ import (
 	"hash/maphash"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -206,12 +207,13 @@ func envelopeTimestamp(body []byte) (time.Time, bool) {
 // Stats returns the counts so far.
 func (r *Receiver) Stats() *Stats {
 	// Delivery counts first, then latency and duplicates (see record).
-	paths := make(map[string]PathStats)
 	r.pathsMu.RLock()
-	for p, pc := range r.paths {
+	counters := maps.Clone(r.paths)
+	r.pathsMu.RUnlock()
+	paths := make(map[string]PathStats, len(counters))
+	for p, pc := range counters {
 		paths[p] = PathStats{Requests: pc.requests.Load(), FirstArrival: fromNS(pc.first.Load()), LastArrival: fromNS(pc.last.Load())}
 	}
-	r.pathsMu.RUnlock()
 	s := &Stats{
 		Requests:     r.requests.Load(),
 		Deliveries:   r.deliveries.Load(),
@@ -225,13 +227,11 @@ func (r *Receiver) Stats() *Stats {
 		Paths:        paths,
 		At:           time.Now(),
 	}
-	r.pathsMu.RLock()
 	for p, ps := range paths {
 		// A duplicate counted before its request: read as not yet arrived.
-		ps.Duplicates = min(r.paths[p].duplicates.Load(), ps.Requests)
+		ps.Duplicates = min(counters[p].duplicates.Load(), ps.Requests)
 		paths[p] = ps
 	}
-	r.pathsMu.RUnlock()
 	// Counters are read one by one while requests arrive; keep them
 	// consistent with each other for ParseStats.
 	s.Deliveries = max(s.Deliveries, s.Latency.Count)

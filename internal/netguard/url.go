@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // DefaultMaxURLLen is the longest endpoint URL accepted, in bytes (SPEC §5),
@@ -59,8 +61,8 @@ func urlErrorf(format string, args ...any) *URLError {
 // recognised: 2130706433, 0x7f000001, 0x7f.1, 0177.0.0.1, 127.1, 127.0.0.1.
 // and so on. A host that the WHATWG parser would take for an IPv4 address but
 // that is not a valid one (1.2.3.4.5, 256.1.1.1, 08.1.1.1, example.123) is
-// refused, as is a host outside ASCII that might turn into an IP address
-// under IDNA mapping (fullwidth digits, say). With a non-nil opts.Guard, a
+// refused, as is a host outside ASCII that turns into an IP address under
+// IDNA mapping (UTS #46, as net/http applies it: fullwidth digits, say). With a non-nil opts.Guard, a
 // literal address it blocks is refused with a message that starts with
 // "target address not allowed". Host names, localhost included, are
 // accepted: they are checked when dialed (see the package doc).
@@ -218,8 +220,21 @@ func normaliseHost(u *url.URL, guard *Guard) (string, error) {
 		}
 		return ip.String(), nil
 	}
-	if !isASCII(host) && mayMapToNumber(host) {
-		return "", urlErrorf("URL host %q looks like an IP address written with non-ASCII characters; write it in ASCII", short(host))
+	if !isASCII(host) {
+		// net/http maps a non-ASCII host with IDNA (UTS #46, the lookup
+		// profile) before it resolves it; map it the same way to see
+		// what it will dial.
+		ascii, err := idna.Lookup.ToASCII(host)
+		if err != nil {
+			return "", urlErrorf("URL host %q is not a valid internationalised host name", short(host))
+		}
+		if endsInNumber(strings.ToLower(ascii)) {
+			return "", urlErrorf("URL host %q looks like an IP address written with non-ASCII characters; write it in ASCII", short(host))
+		}
+		if err := checkHostName(strings.ToLower(ascii)); err != nil {
+			return "", err
+		}
+		return host, nil
 	}
 	if err := checkHostName(host); err != nil {
 		return "", err
@@ -249,9 +264,9 @@ func validZone(zone string) bool {
 }
 
 // checkHostName checks a lower-cased host name: labels of letters, digits,
-// '-' and '_' (any non-ASCII character counts as a letter), at most 63 bytes
-// each for ASCII labels, at most 253 bytes in all, no empty label except one
-// for a trailing dot.
+// '-' and '_', at most 63 bytes each, at most 253 bytes in all, no empty
+// label except one for a trailing dot. A non-ASCII name is checked in its
+// IDNA (punycode) form.
 func checkHostName(host string) error {
 	name := strings.TrimSuffix(host, ".")
 	if name == "" || len(name) > 253 {
@@ -385,58 +400,6 @@ func hexDigit(c byte) uint64 {
 		return uint64(c-'A') + 10
 	}
 	return 16
-}
-
-// mayMapToNumber reports whether a non-ASCII host might become an IPv4
-// address once IDNA (UTS #46) mapping turns compatibility characters into
-// ASCII, as browsers and net/http do: "１２７.0.0.1", "127。0。0。1",
-// "𝟏𝟐𝟕.1", "127.0.0.⒈". Without Unicode normalisation tables this errs on
-// the side of caution: any non-ASCII character that is not a stable letter
-// (see stableRune) may map to ASCII digits, to a dot or to nothing, so the
-// host is suspect unless its final label, after the last such character,
-// still contains something that cannot be part of a number.
-func mayMapToNumber(host string) bool {
-	host = strings.Map(func(r rune) rune {
-		switch r {
-		case '\u3002', '\uff0e', '\uff61', '\ufe52': // ideographic, fullwidth, halfwidth and small full stops
-			return '.'
-		}
-		return r
-	}, host)
-	labels := strings.Split(host, ".")
-	if len(labels) > 1 && labels[len(labels)-1] == "" {
-		labels = labels[:len(labels)-1]
-	}
-	last := labels[len(labels)-1]
-	tail, unsafe := last, false
-	for i, r := range last {
-		if r >= utf8.RuneSelf && !stableRune(r) {
-			tail, unsafe = last[i+utf8.RuneLen(r):], true
-		}
-	}
-	for _, r := range tail {
-		if r >= utf8.RuneSelf || hexDigit(byte(r)) == 16 && r != 'x' {
-			// A stable non-ASCII rune makes the label punycode, a letter
-			// other than a-f and x makes it a name: not a number either way.
-			return false
-		}
-	}
-	if !unsafe {
-		return endsInNumber(last)
-	}
-	return true
-}
-
-// stableRune reports whether IDNA mapping certainly leaves r outside ASCII:
-// r is of a script other than Latin (and the shared Common and Inherited), or
-// a precomposed Latin letter (Latin-1 Supplement, Extended-A/B, Extended
-// Additional). Fullwidth, mathematical, modifier, enclosed and other
-// compatibility forms, which may map to ASCII, are not stable.
-func stableRune(r rune) bool {
-	if (r >= 0xc0 && r <= 0x24f) || (r >= 0x1e00 && r <= 0x1eff) {
-		return unicode.IsLetter(r)
-	}
-	return !unicode.In(r, unicode.Latin, unicode.Common, unicode.Inherited)
 }
 
 // short shortens a host for an error message.

@@ -13,16 +13,8 @@ func FormatTime(t time.Time) string {
 	return t.UTC().Format(TimeFormat)
 }
 
-// Envelope is the JSON body of every delivery (SPEC §4).
-type Envelope struct {
-	ID        string          `json:"id"`
-	Event     string          `json:"event"`
-	Timestamp string          `json:"timestamp"`
-	AccountID string          `json:"account_id"`
-	Data      json.RawMessage `json:"data"`
-}
-
-// EncodeEnvelope returns the envelope bytes of an event. data must be a
+// EncodeEnvelope returns the envelope bytes of an event: the JSON body of
+// every delivery (SPEC §4; receivers decode it as webhook.Envelope). data must be a
 // compact, valid JSON value (as the catalogue's validation returns it); the
 // other members are quoted as JSON strings.
 func EncodeEnvelope(id, eventType string, at time.Time, accountID string, data []byte) []byte {

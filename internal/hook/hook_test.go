@@ -14,7 +14,13 @@ func TestEncodeEnvelope(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("EncodeEnvelope = %s\nwant            %s", got, want)
 	}
-	var env Envelope
+	var env struct {
+		ID        string          `json:"id"`
+		Event     string          `json:"event"`
+		Timestamp string          `json:"timestamp"`
+		AccountID string          `json:"account_id"`
+		Data      json.RawMessage `json:"data"`
+	}
 	if err := json.Unmarshal(got, &env); err != nil || env.AccountID != `acc_"x"` {
 		t.Errorf("envelope does not decode: %v %+v", err, env)
 	}

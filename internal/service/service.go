@@ -167,7 +167,7 @@ func notFound(err error, kind string) error {
 // Page asks for a page of a list: items older than After, at most Limit.
 type Page = store.Page
 
-// fetchPage is the n+1 trick: ask for one more than the limit to learn
+// pageOf is the n+1 trick: ask for one more than the limit to learn
 // whether another page follows.
 func pageOf[T any](items []T, limit int) ([]T, bool) {
 	if len(items) > limit {

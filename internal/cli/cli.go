@@ -37,6 +37,7 @@ Usage:
   hookd migrate [flags]   create or upgrade the database schema, then exit
   hookd listen  [flags]   a local receiver that verifies and prints webhooks
   hookd send    [flags]   submit an event (producer CLI)
+  hookd backup  [flags] DEST   copy the SQLite database, also while serving
   hookd version           print the version
 
 Run "hookd <command> -h" for a command's flags. Every serve flag has an
@@ -59,6 +60,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = runListen(ctx, args[1:], env)
 	case "send":
 		err = runSend(ctx, args[1:], env)
+	case "backup":
+		err = runBackup(ctx, args[1:], env)
 	case "version", "--version", "-version":
 		fmt.Fprintln(env.Stdout, "hookd", version.Version)
 	case "help", "-h", "--help":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/store/sqlite"
@@ -16,24 +17,19 @@ import (
 func runBackup(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("hookd backup", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: hookd backup [--data-dir DIR | --db sqlite:PATH] DEST\n\n"+
-			"Writes a consistent copy of the SQLite database to DEST (a new file), also while hookd serves.\n\n")
-		fs.PrintDefaults()
-	}
 	cfg := &config.Config{}
 	fs.StringVar(&cfg.DataDir, "data-dir", "./hookd-data", "the data directory hookd serve uses")
 	fs.StringVar(&cfg.DB, "db", "", "the database hookd serve uses: empty for SQLite in --data-dir, or sqlite:PATH")
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	// The destination is the last argument, after the flags.
+	var rest []string
+	if n := len(args); n > 0 && !strings.HasPrefix(args[n-1], "-") {
+		args, rest = args[:n-1], args[n-1:]
 	}
-	rest := fs.Args()
-	// The environment twins fill what the command line left unset.
-	if err := config.ParseFlags(fs, nil, env.Getenv); err != nil {
-		return flagErr(err)
+	if err := parseCommand(fs, "hookd backup [--data-dir DIR | --db sqlite:PATH] DEST", args, env, ""); err != nil {
+		return err
 	}
 	if len(rest) != 1 {
-		return errors.New("give one destination file: hookd backup [flags] DEST")
+		return usageError{errors.New("give one destination file: hookd backup [flags] DEST")}
 	}
 	kind, path := cfg.Backend()
 	switch kind {

@@ -11,8 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
+	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/version"
 )
 
@@ -38,7 +38,7 @@ Usage:
   hookd listen  [flags]   a local receiver that verifies and prints webhooks
   hookd send    [flags]   submit an event (producer CLI)
   hookd backup  [flags] DEST   copy the SQLite database, also while serving
-  hookd version           print the version
+  hookd version           print the version (also hookd --version, hookd -v)
 
 Run "hookd <command> -h" for a command's flags. Every serve flag has an
 environment twin: --retry-base → HOOKD_RETRY_BASE.
@@ -62,7 +62,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = runSend(ctx, args[1:], env)
 	case "backup":
 		err = runBackup(ctx, args[1:], env)
-	case "version", "--version", "-version":
+	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(env.Stdout, "hookd", version.Version)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
@@ -70,29 +70,45 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "hookd: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	var ue usageError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, errUsage):
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "hookd %s: %v\nRun 'hookd %s -h' to list its flags.\n", args[0], ue.err, args[0])
 		return 2
 	}
 	fmt.Fprintf(env.Stderr, "hookd %s: %v\n", args[0], err)
 	return 1
 }
 
-// errUsage marks an error already reported by the flag package.
-var errUsage = errors.New("usage")
+// usageError is a mistake on the command line: reported in one line
+// with a pointer to -h, exit status 2.
+type usageError struct{ err error }
 
-func flagErr(err error) error {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// parseCommand parses a command's flags and their HOOKD_<prefix>NAME
+// environment twins. -h prints the flags to standard output and returns
+// flag.ErrHelp; a bad flag returns a usageError.
+func parseCommand(fs *flag.FlagSet, synopsis string, args []string, env Env, envPrefix string) error {
+	getenv, envName := env.Getenv, config.EnvName
+	if envPrefix != "" {
+		getenv = prefixedEnv(env.Getenv, envPrefix)
+		envName = func(name string) string { return config.EnvName(envPrefix + name) }
+	}
+	err := config.ParseFlags(fs, args, getenv)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		config.PrintUsage(env.Stdout, synopsis, fs, envName)
 		return err
+	case err != nil:
+		return usageError{err}
 	}
-	if strings.HasPrefix(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "invalid value") {
-		return errUsage
-	}
-	return err
+	return nil
 }
 
 // newLogger builds the process logger: slog, text or JSON, on stderr.

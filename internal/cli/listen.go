@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/webhook"
 )
 
@@ -60,8 +59,8 @@ func runListen(ctx context.Context, args []string, env Env) error {
 	fs.StringVar(&f.store, "store", "", "keep each verified event once in this SQLite `file` (table events, views calls and sms)")
 	fs.StringVar(&f.exec, "exec", "", "run this `command` (sh -c) for each new event, the envelope on stdin; a non-zero exit answers 500")
 	fs.DurationVar(&f.execTimeout, "exec-timeout", 4*time.Second, "stop --exec after this long and answer 500")
-	if err := config.ParseFlags(fs, args, prefixedEnv(env.Getenv, "LISTEN_")); err != nil {
-		return flagErr(err)
+	if err := parseCommand(fs, "hookd listen --secret whsec_… [flags]", args, env, "LISTEN_"); err != nil {
+		return err
 	}
 	keys := append(listenSplitList(f.secrets), listenSplitList(f.publicKeys)...)
 	switch {

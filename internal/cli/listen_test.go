@@ -780,6 +780,7 @@ func TestListenRunFlagErrors(t *testing.T) {
 		env      map[string]string
 		wantCode int
 		wantErr  string
+		wantOut  string
 	}{
 		{name: "NoKey", args: nil, wantCode: 1, wantErr: "--secret whsec_… or --public-key whpk_… is required"},
 		{name: "BadSecret", args: []string{"--secret", "whsec_%%%%notbase64"}, wantCode: 1, wantErr: "invalid key"},
@@ -787,8 +788,9 @@ func TestListenRunFlagErrors(t *testing.T) {
 		{name: "Status", args: []string{"--secret", listenSecretNew, "--status", "99"}, wantCode: 1, wantErr: "--status 99"},
 		{name: "StatusFromEnv", env: map[string]string{"HOOKD_LISTEN_SECRET": listenSecretNew, "HOOKD_LISTEN_STATUS": "600"}, wantCode: 1, wantErr: "--status 600"},
 		{name: "ExecTimeout", args: []string{"--secret", listenSecretNew, "--exec-timeout", "0s"}, wantCode: 1, wantErr: "--exec-timeout"},
-		{name: "UnknownFlag", args: []string{"--nope"}, wantCode: 2},
-		{name: "Help", args: []string{"-h"}, wantCode: 0, wantErr: "-exec command"},
+		{name: "UnknownFlag", args: []string{"--nope"}, wantCode: 2, wantErr: "unknown flag --nope\nRun 'hookd listen -h' to list its flags.\n"},
+		{name: "BadDuration", args: []string{"--exec-timeout", "5"}, wantCode: 2, wantErr: `--exec-timeout "5": a duration needs a unit`},
+		{name: "Help", args: []string{"-h"}, wantCode: 0, wantOut: "  --exec string   HOOKD_LISTEN_EXEC\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -796,8 +798,8 @@ func TestListenRunFlagErrors(t *testing.T) {
 			var out, errOut listenBuffer
 			code := Run(t.Context(), append([]string{"listen"}, tt.args...), Env{Stdout: &out, Stderr: &errOut,
 				Stdin: strings.NewReader(""), Getenv: func(k string) string { return tt.env[k] }})
-			if code != tt.wantCode || !strings.Contains(errOut.String(), tt.wantErr) {
-				t.Fatalf("Run = %d, stderr %q; want %d and %q", code, errOut.String(), tt.wantCode, tt.wantErr)
+			if code != tt.wantCode || !strings.Contains(errOut.String(), tt.wantErr) || !strings.Contains(out.String(), tt.wantOut) {
+				t.Fatalf("Run = %d, stdout %q, stderr %q; want %d, %q and %q", code, out.String(), errOut.String(), tt.wantCode, tt.wantOut, tt.wantErr)
 			}
 			if strings.Contains(errOut.String(), "notbase64") {
 				t.Fatalf("stderr quotes the key: %q", errOut.String())

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/version"
 )
 
@@ -23,8 +23,8 @@ func runSend(ctx context.Context, args []string, env Env) error {
 	event := fs.String("event", "", "event type: call.received or sms.received")
 	dataFile := fs.String("data", "", "file with the event's data as JSON, - for standard input; default: the catalogue's example")
 	key := fs.String("idempotency-key", "", "send it again with the same key and no second event is made")
-	if err := config.ParseFlags(fs, args, env.Getenv); err != nil {
-		return flagErr(err)
+	if err := parseCommand(fs, "hookd send --account acc_… --event TYPE [flags]", args, env, ""); err != nil {
+		return err
 	}
 	switch {
 	case *account == "":
@@ -45,13 +45,15 @@ func runSend(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
+		known := make([]string, 0, len(types))
 		for _, t := range types {
+			known = append(known, t.Event)
 			if t.Event == *event {
 				data = t.Example
 			}
 		}
 		if data == nil {
-			return fmt.Errorf("no example for event type %q; pass --data", *event)
+			return fmt.Errorf("unknown event type %q; the known ones are %s", *event, strings.Join(known, ", "))
 		}
 	case "-":
 		if data, err = io.ReadAll(io.LimitReader(env.Stdin, 64<<20)); err != nil {
@@ -65,8 +67,11 @@ func runSend(ctx context.Context, args []string, env Env) error {
 	res, err := c.SubmitEvent(ctx, client.SubmitEventParams{AccountID: *account, Event: *event, Data: data, IdempotencyKey: *key})
 	if err != nil {
 		var ce *client.Error
-		if errors.As(err, &ce) && ce.Field != "" {
+		switch {
+		case errors.As(err, &ce) && ce.Field != "":
 			return fmt.Errorf("%s (%s): %s", ce.Code, ce.Field, ce.Message)
+		case errors.As(err, &ce):
+			return fmt.Errorf("%s: %s", ce.Code, ce.Message)
 		}
 		return err
 	}

@@ -36,9 +36,13 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, env Env) error {
-	cfg, err := config.Parse("hookd serve", args, env.Getenv, env.Stderr)
-	if err != nil {
-		return flagErr(err)
+	cfg := &config.Config{}
+	fs := cfg.FlagSet("hookd serve", env.Stderr)
+	if err := parseCommand(fs, "hookd serve [flags]", args, env, ""); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	logger := newLogger(env.Stderr, cfg.LogLevel, cfg.LogFormat)
 	n, err := StartNode(ctx, cfg, NodeOptions{Stdout: env.Stdout, Logger: logger})
@@ -55,8 +59,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 func runMigrate(ctx context.Context, args []string, env Env) error {
 	cfg := &config.Config{}
 	fs := cfg.FlagSet("hookd migrate", env.Stderr)
-	if err := config.ParseFlags(fs, args, env.Getenv); err != nil {
-		return flagErr(err)
+	if err := parseCommand(fs, "hookd migrate [flags]", args, env, ""); err != nil {
+		return err
 	}
 	if kind, where := cfg.Backend(); kind == config.BackendPostgres {
 		// Migrations alone: no listener, no pool beyond what they need.

@@ -143,9 +143,25 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 
 // ParseFlags parses args into fs and applies HOOKD_* environment values to
 // the flags args left unset. Command-line flags win over the environment.
+//
+// It prints nothing: -h and -help return flag.ErrHelp for the caller to
+// print the usage (see PrintUsage), and a bad flag returns an error that
+// names it as --name.
 func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, ok := f.Value.(durationValue); !ok && kindOf(f.Value) == "duration" {
+			f.Value = durationValue{f.Value}
+		}
+	})
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
 		return err
+	}
+	if err != nil {
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -160,7 +176,7 @@ func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 		env := EnvName(f.Name)
 		if v := getenv(env); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+				errs = append(errs, fmt.Errorf("%s=%q (--%s): %w", env, v, f.Name, err))
 			}
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
 )
 
 // statusOf maps error codes to HTTP statuses: the one place that does.
@@ -42,6 +43,12 @@ var statusOf = map[string]int{
 	hook.EInternal:            http.StatusInternalServerError,
 }
 
+// retryAfterOutage is the Retry-After, in seconds, of a 503 for a storage
+// outage: short, since most outages (a failover, a restart, a reset
+// connection) are over within seconds, and a client that retries on 503
+// loses nothing (idempotency keys make POST /v1/events safe to repeat).
+const retryAfterOutage = 2
+
 type errorBody struct {
 	Error errorJSON `json:"error"`
 }
@@ -57,16 +64,29 @@ type errorJSON struct {
 // as such.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *hook.Error
-	if !errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
+	case errors.Is(err, store.ErrUnavailable):
+		// An outage, not a bug: the client may retry the same request.
+		a.cfg.Logger.Warn("storage unavailable", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Any("error", err))
+		he = hook.Errorf(hook.EUnavailable, "The database is unavailable for now; retry after %d s.", retryAfterOutage)
+	default:
 		a.cfg.Logger.Error("internal error", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Any("error", err))
 		he = hook.Errorf(hook.EInternal, "Internal error; it has been logged.")
 	}
 	status, ok := statusOf[he.Code]
 	if !ok {
-		status = http.StatusBadRequest
+		// A code without a status is a bug here, not the client's fault.
+		a.cfg.Logger.Error("error code without a status", slog.String("code", he.Code), slog.String("route", r.Pattern))
+		status = http.StatusInternalServerError
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookd"`)
+	case http.StatusServiceUnavailable:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterOutage))
+		}
 	}
 	writeJSON(w, status, errorBody{errorJSON{Code: he.Code, Message: he.Message, Field: he.Field}})
 }

@@ -23,8 +23,8 @@ import (
 // Config configures the API handler.
 type Config struct {
 	Service *service.Service
-	// Ready reports whether the node can serve (DB reachable, migrations
-	// done); nil means always.
+	// Ready reports whether the node can serve (the database takes a
+	// write within the context's deadline); nil means always.
 	Ready func(ctx context.Context) error
 	// MaxEventBytes bounds POST /v1/events bodies (--max-event-bytes,
 	// default 1 MiB); other bodies are bounded to 64 KiB.
@@ -219,17 +219,30 @@ func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
 	a.writeError(w, r, hook.Errorf(hook.ENotFound, "No such route: %s %s.", r.Method, r.URL.Path))
 }
 
+// readyTimeout bounds /readyz: a load balancer's probe gets its answer
+// within about this long even when the database does not answer at all.
+const readyTimeout = time.Second
+
+// readyz answers 200 while the node can take writes, else 503 with
+// Retry-After and the error shape besides the status.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		if err := a.cfg.Ready(ctx); err != nil {
 			a.cfg.Logger.Warn("not ready", slog.Any("error", err))
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterOutage))
+			writeJSON(w, http.StatusServiceUnavailable, readyBody{Status: "unavailable", Error: &errorJSON{
+				Code: hook.EUnavailable, Message: "The database does not take writes for now."}})
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, readyBody{Status: "ok"})
+}
+
+type readyBody struct {
+	Status string     `json:"status"`
+	Error  *errorJSON `json:"error,omitempty"`
 }
 
 // bearerToken returns the token of an "Authorization: Bearer …" header.

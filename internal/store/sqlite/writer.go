@@ -33,7 +33,7 @@ func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) e
 	select {
 	case s.ops <- op:
 	case <-s.stop:
-		return errClosed
+		return unavailable(errClosed)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -41,15 +41,15 @@ func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) e
 	// not report failure for a write that then commits.
 	select {
 	case <-op.done:
-		return op.err
+		return unavailable(op.err)
 	case <-s.stopped:
 		// The writer drained the queue and exited; an op queued after
 		// that (racing with Close) never runs.
 		select {
 		case <-op.done:
-			return op.err
+			return unavailable(op.err)
 		default:
-			return errClosed
+			return unavailable(errClosed)
 		}
 	}
 }

@@ -6,8 +6,27 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date;
+// zero if absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(min(n, 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
 
 // Error codes of the API (SPEC §5). Error.Code is one of these for every
 // answer that carries hookd's error body; answers without one get
@@ -50,6 +69,9 @@ type Error struct {
 	// Field names the input at fault, if one is: a body field, a query
 	// parameter, or a dotted path into event data ("data.from.number").
 	Field string
+	// RetryAfter is how long the answer's Retry-After header asks to wait
+	// before trying again (429, 503); zero without one.
+	RetryAfter time.Duration
 }
 
 // Error returns the status, code, message and field, e.g.

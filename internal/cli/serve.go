@@ -193,18 +193,21 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		Now: opts.Now, Logger: opts.Logger}
 	n.pruner.Start(ctx)
 
+	// A request waits at most this long for the database (and for a
+	// connection test's receiver) before it answers 503 unavailable.
+	requestTimeout := cfg.DBStatementTimeout + cfg.AttemptTimeout + 2*time.Second
 	api := httpapi.New(httpapi.Config{
-		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes,
+		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes, RequestTimeout: requestTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, AdminRateLimit: cfg.AdminRate,
 		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m, Now: opts.Now,
 	})
 	n.server = &http.Server{
 		Handler: api,
 		// Bounded so that slow clients cannot pin connections; the write
-		// timeout leaves room for a connection test (attempt timeout).
+		// timeout leaves room for a request's own bound (requestTimeout).
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.AttemptTimeout + 30*time.Second,
+		WriteTimeout:      requestTimeout + 10*time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),

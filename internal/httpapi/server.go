@@ -39,6 +39,12 @@ type Config struct {
 	// AdminRateLimit limits the admin token likewise (0: no limit: the
 	// producer submits events at full speed).
 	AdminRateLimit float64
+	// RequestTimeout bounds each API request's work, so that a database
+	// that does not answer (a dropped network path, a pool with no free
+	// connection) ends in 503 unavailable rather than a request that hangs;
+	// 0 means no bound. It must cover a connection test (the attempt
+	// timeout) and the database's statement timeout.
+	RequestTimeout time.Duration
 	// UI, when set, serves /ui/.
 	UI http.Handler
 	// Now is the clock of the rate limiter; nil means time.Now.
@@ -131,6 +137,11 @@ func (a *API) routes() {
 // handle registers an authenticated API route.
 func (a *API) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.RequestTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		actor, err := a.svc.Authenticate(r.Context(), bearerToken(r))
 		if err == nil {
 			err = a.rateLimit(w, actor)

@@ -38,7 +38,9 @@ func isUnavailable(err error) bool {
 		}
 		return false
 	}
-	return errors.Is(err, errClosed) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+	// A deadline that passes before the writer takes the write: the writer
+	// is stuck (a lock held past the busy timeout, a slow disk).
+	return errors.Is(err, errClosed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
 		errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO)
 }
 

@@ -35,7 +35,7 @@ func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) e
 	case <-s.stop:
 		return unavailable(errClosed)
 	case <-ctx.Done():
-		return ctx.Err()
+		return unavailable(ctx.Err())
 	}
 	// Once queued, wait for the outcome even if ctx ends: the caller must
 	// not report failure for a write that then commits.

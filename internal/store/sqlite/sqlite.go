@@ -63,6 +63,7 @@ type Store struct {
 	// makes the log start over (defaultWALRestart; tests lower it).
 	walRestart atomic.Int64
 	work       chan struct{}
+	health     writeHealth // see WriteProbe
 
 	closeOnce sync.Once
 }

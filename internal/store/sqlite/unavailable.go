@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"syscall"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -44,14 +46,51 @@ func isUnavailable(err error) bool {
 		errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO)
 }
 
-// WriteProbe makes one small write through the writer and reports whether
-// it committed: readiness, since reads keep working on a full disk or a
-// read-only file while every write fails. It rewrites the newest row of
-// schema_migrations as it is, which dirties a page and so appends to the
-// WAL like any other commit. Unlike other writes it gives up waiting when
-// ctx ends (an abandoned probe that then commits changes nothing), so a
-// writer stuck on a busy lock does not hold up the caller.
+// outageMemory is how long a write that failed for an outage keeps
+// WriteProbe failing, whatever the probe itself does.
+const outageMemory = 2 * time.Second
+
+// writeHealth remembers the last write that failed for an outage.
+type writeHealth struct {
+	mu       sync.Mutex
+	failedAt time.Time
+	err      error
+}
+
+// note records err, the outcome of a write, and returns it.
+func (h *writeHealth) note(err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		h.mu.Lock()
+		h.failedAt, h.err = time.Now(), err
+		h.mu.Unlock()
+	}
+	return err
+}
+
+// recent returns the error of a write that failed for an outage within
+// outageMemory, or nil.
+func (h *writeHealth) recent() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil && time.Since(h.failedAt) < outageMemory {
+		return h.err
+	}
+	return nil
+}
+
+// WriteProbe reports whether writes commit: readiness, since reads keep
+// working on a full disk or a read-only file while every write fails. It
+// fails while a write failed for an outage within the last outageMemory,
+// and else makes one small write through the writer: it rewrites the
+// newest row of schema_migrations as it is. A nearly full disk can take
+// that small commit but not an event's, hence the memory of real writes.
+// Unlike other writes the probe gives up waiting when ctx ends (an
+// abandoned probe that then commits changes nothing), so a writer stuck on
+// a busy lock does not hold up the caller.
 func (s *Store) WriteProbe(ctx context.Context) error {
+	if err := s.health.recent(); err != nil {
+		return err
+	}
 	op := &writeOp{ctx: ctx, done: make(chan struct{}), fn: func(w *wtx) error {
 		_, err := w.exec(`UPDATE schema_migrations SET applied_at = applied_at
 			WHERE version = (SELECT MAX(version) FROM schema_migrations)`)

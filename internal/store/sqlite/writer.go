@@ -41,13 +41,13 @@ func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) e
 	// not report failure for a write that then commits.
 	select {
 	case <-op.done:
-		return unavailable(op.err)
+		return s.health.note(unavailable(op.err))
 	case <-s.stopped:
 		// The writer drained the queue and exited; an op queued after
 		// that (racing with Close) never runs.
 		select {
 		case <-op.done:
-			return unavailable(op.err)
+			return s.health.note(unavailable(op.err))
 		default:
 			return unavailable(errClosed)
 		}

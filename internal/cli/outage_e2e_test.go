@@ -314,4 +314,3 @@ func TestOutageSQLiteDiskFull(t *testing.T) {
 	extra := waitDelivered(t, rcv, accepted)
 	t.Logf("%d events delivered, %d duplicate deliveries", len(accepted), extra)
 }
-

@@ -2,20 +2,27 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/config"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 )
 
 // producer submits events through the API with plain HTTP, so that it sees
@@ -312,5 +319,171 @@ func TestOutageSQLiteDiskFull(t *testing.T) {
 		t.Fatal("no 503 while the disk was full")
 	}
 	extra := waitDelivered(t, rcv, accepted)
+	t.Logf("%d events delivered, %d duplicate deliveries", len(accepted), extra)
+}
+
+// pgProxy is a toxiproxy, in process, between hookd and PostgreSQL.
+type pgProxy struct {
+	t     *testing.T
+	proxy *toxiproxy.Proxy
+}
+
+func newPGProxy(t *testing.T, upstream string) *pgProxy {
+	t.Helper()
+	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := toxiproxy.NewProxy(srv, "postgres", "127.0.0.1:0", upstream)
+	if err := p.Start(); err != nil {
+		t.Fatalf("start toxiproxy: %v", err)
+	}
+	t.Cleanup(p.Stop)
+	return &pgProxy{t: t, proxy: p}
+}
+
+// toxic adds a toxic, on both directions unless stream says one.
+func (p *pgProxy) toxic(name, typ, stream string, attrs map[string]any) {
+	p.t.Helper()
+	body, _ := json.Marshal(map[string]any{"name": name, "type": typ, "stream": stream, "attributes": attrs})
+	if _, err := p.proxy.Toxics.AddToxicJson(bytes.NewReader(body)); err != nil {
+		p.t.Fatalf("add toxic %s: %v", name, err)
+	}
+}
+
+func (p *pgProxy) remove(name string) {
+	p.t.Helper()
+	if err := p.proxy.Toxics.RemoveToxic(context.Background(), name); err != nil {
+		p.t.Fatalf("remove toxic %s: %v", name, err)
+	}
+}
+
+// PostgreSQL behind a faulty network (toxiproxy: latency, resets, a
+// blackhole, a trickle of bandwidth, the server gone) and with its
+// backends terminated: POST /v1/events answers 202 or 503 unavailable with
+// Retry-After, never 500, within the request bound; /readyz answers 503
+// within its bound while the database is out and 200 again by itself
+// after; every accepted event is delivered, with duplicates bounded by the
+// attempts that were in flight.
+func TestOutagePostgres(t *testing.T) {
+	db := postgresDB(t)
+	dbURL, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newPGProxy(t, dbURL.Host)
+	viaProxy := *dbURL
+	viaProxy.Host = proxy.proxy.Listen
+	const concurrency = 8
+	b := start(t, func(c *config.Config) {
+		c.DB = viaProxy.String()
+		c.DBStatementTimeout = time.Second
+		c.Concurrency = concurrency
+	})
+	// The request bound: statement timeout + attempt timeout + 2 s.
+	requestBound := b.cfg.DBStatementTimeout + b.cfg.AttemptTimeout + 2*time.Second
+	rcv := newReceiver(t, nil)
+	acc, c := b.account()
+	b.endpoint(c, rcv, client.CreateEndpointParams{})
+	waitReady(t, b.url, http.StatusOK, 5*time.Second, 2*time.Second)
+
+	p := newProducer(t, b.url, acc.ID)
+	p.run()
+	ctx := context.Background()
+	// progress waits until the producer has n more events accepted.
+	progress := func(what string, n int) {
+		t.Helper()
+		p.mu.Lock()
+		want := len(p.accepted) + n
+		p.mu.Unlock()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			p.mu.Lock()
+			got := len(p.accepted)
+			p.mu.Unlock()
+			if got >= want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the producer had %d events accepted, want %d", what, got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// outage runs fault, checks that hookd says so, then heals and checks
+	// that it recovers by itself.
+	outage := func(what string, fault, heal func()) {
+		t.Helper()
+		t.Logf("%s: on", what)
+		fault()
+		waitReady(t, b.url, http.StatusServiceUnavailable, 10*time.Second, 2*time.Second)
+		time.Sleep(requestBound) // every request under way meets the fault
+		if status, took := readyz(t, b.url); status != http.StatusServiceUnavailable || took > 2*time.Second {
+			t.Errorf("%s: GET /readyz = %d in %v, want 503 within 2 s", what, status, took)
+		}
+		t.Logf("%s: healed", what)
+		heal()
+		waitReady(t, b.url, http.StatusOK, 20*time.Second, 2*time.Second)
+		progress(what+", healed", 20)
+	}
+
+	progress("before the faults", 20)
+
+	// Latency slows everything down but breaks nothing.
+	proxy.toxic("latency", "latency", "downstream", map[string]any{"latency": 100, "jitter": 20})
+	progress("100 ms latency", 10)
+	proxy.remove("latency")
+
+	outage("connections reset", func() {
+		proxy.toxic("reset", "reset_peer", "upstream", map[string]any{"timeout": 0})
+	}, func() { proxy.remove("reset") })
+
+	outage("blackhole", func() {
+		proxy.toxic("blackhole", "timeout", "upstream", map[string]any{"timeout": 0})
+	}, func() { proxy.remove("blackhole") })
+
+	// A trickle of bandwidth slows answers down; hookd's are small, so
+	// they still come, and /readyz still answers within its bound.
+	proxy.toxic("slow", "bandwidth", "downstream", map[string]any{"rate": 1})
+	progress("1 KB/s bandwidth", 5)
+	if _, took := readyz(t, b.url); took > 2*time.Second {
+		t.Errorf("1 KB/s bandwidth: GET /readyz took %v, want at most 2 s", took)
+	}
+	proxy.remove("slow")
+
+	outage("server down", proxy.proxy.Stop, func() {
+		if err := proxy.proxy.Start(); err != nil {
+			t.Fatalf("restart toxiproxy: %v", err)
+		}
+	})
+
+	// Terminated backends (only this test's database's): the pool
+	// replaces them.
+	admin, err := pgx.Connect(ctx, os.Getenv("HOOKD_TEST_POSTGRES_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	for range 3 {
+		var n int
+		if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = $1 AND pid <> pg_backend_pid()`, strings.TrimPrefix(dbURL.Path, "/")).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Error("pg_terminate_backend found none of hookd's backends")
+		}
+		progress("after pg_terminate_backend", 10)
+	}
+	waitReady(t, b.url, http.StatusOK, 10*time.Second, 2*time.Second)
+
+	accepted := p.finish()
+	if p.slowest > requestBound+2*time.Second {
+		t.Errorf("the slowest POST /v1/events took %v, want at most %v", p.slowest, requestBound+2*time.Second)
+	}
+	extra := waitDelivered(t, rcv, accepted)
+	// Each fault can cost at most the attempts in flight a second try
+	// (their results could not be written); there were 4 faults, a trickle
+	// of bandwidth and 3 rounds of terminations.
+	if limit := 8 * concurrency; extra > limit {
+		t.Errorf("%d duplicate deliveries, want at most %d (attempts in flight × faults)", extra, limit)
+	}
 	t.Logf("%d events delivered, %d duplicate deliveries", len(accepted), extra)
 }

@@ -42,6 +42,7 @@ func isUnavailable(err error) bool {
 			strings.HasPrefix(pe.Code, "57"),       // operator intervention: query_canceled (statement_timeout), admin_shutdown, cannot_connect_now
 			strings.HasPrefix(pe.Code, "58"),       // system error: I/O error
 			pe.Code == "25006",                     // read_only_sql_transaction
+			pe.Code == "25P03", pe.Code == "25P04", // the session ended by idle_in_transaction_session_timeout or transaction_timeout
 			pe.Code == "55P03",                     // lock_not_available (lock_timeout)
 			pe.Code == "40P01", pe.Code == "40001": // deadlock or serialization failure left after the retries
 			return true

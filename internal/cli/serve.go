@@ -209,7 +209,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      requestTimeout + 10*time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    httpapi.MaxHeaderBytes, // the API answers over its own limits with JSON
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"

@@ -50,8 +50,10 @@ const (
 	CodeAlreadyPending      = "already_pending"      // 409: the event already has a pending delivery to the endpoint
 	CodeNotRedeliverable    = "not_redeliverable"    // 409: test deliveries cannot be redelivered
 	CodePayloadTooLarge     = "payload_too_large"    // 413: the request body is too large
+	CodeURITooLong          = "uri_too_long"         // 414: the path and query are over 8 KiB
+	CodeHeadersTooLarge     = "headers_too_large"    // 431: the request headers are over 64 KiB
 	CodeRateLimited         = "rate_limited"         // 429
-	CodeUnavailable         = "unavailable"          // 503
+	CodeUnavailable         = "unavailable"          // 503: the database is out for now; see Error.RetryAfter
 	CodeInternal            = "internal"             // 500
 )
 

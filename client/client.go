@@ -185,7 +185,9 @@ func (c *Client) do(ctx context.Context, r request) (int, []byte, error) {
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// A partly read error body still tells what went wrong.
-		return resp.StatusCode, nil, newError(resp.StatusCode, data)
+		e := newError(resp.StatusCode, data)
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return resp.StatusCode, nil, e
 	}
 	if readErr != nil {
 		return resp.StatusCode, nil, fmt.Errorf("hookd: %s %s: read response: %w", r.method, route, readErr)

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1014,5 +1015,49 @@ func TestConcurrent(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// A 503 from a server whose database is out is retried after its
+// Retry-After when the call carries an idempotency key, and not without
+// one (a repeat could store the event twice).
+func TestSubmitEventRetriesUnavailable(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "1")
+			answer(503, `{"error":{"code":"unavailable","message":"The database is unavailable for now."}}`)(w, r)
+			return
+		}
+		answer(202, `{"id":"evt_1","deliveries":[]}`)(w, r)
+	})
+	c := f.client(t)
+	ctx := context.Background()
+	res, err := c.SubmitEvent(ctx, client.SubmitEventParams{AccountID: "acc_1", Event: "sms.received", IdempotencyKey: "k1"})
+	if err != nil {
+		t.Fatalf("SubmitEvent with a key: %v", err)
+	}
+	if res.ID != "evt_1" || res.Replayed {
+		t.Errorf("SubmitEvent = %+v, want evt_1, not replayed", res)
+	}
+	reqs := f.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("requests = %d, want 3 (two 503s, then 202)", len(reqs))
+	}
+	for i, r := range reqs {
+		if got := r.Header.Get("Idempotency-Key"); got != "k1" || r.Body != reqs[0].Body {
+			t.Errorf("request %d: key %q, body %s; want the first request repeated", i, got, r.Body)
+		}
+	}
+
+	calls.Store(0)
+	_, err = c.SubmitEvent(ctx, client.SubmitEventParams{AccountID: "acc_1", Event: "sms.received"})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.StatusCode != 503 || ce.Code != client.CodeUnavailable || ce.RetryAfter != time.Second {
+		t.Fatalf("SubmitEvent without a key: error %v, want 503 unavailable with RetryAfter 1s", err)
+	}
+	if got := len(f.requests()); got != 4 {
+		t.Errorf("requests = %d, want 4: no retry without a key", got)
 	}
 }

@@ -6,8 +6,27 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date;
+// zero if absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(min(n, 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
 
 // Error codes of the API (SPEC §5). Error.Code is one of these for every
 // answer that carries hookd's error body; answers without one get
@@ -31,8 +50,10 @@ const (
 	CodeAlreadyPending      = "already_pending"      // 409: the event already has a pending delivery to the endpoint
 	CodeNotRedeliverable    = "not_redeliverable"    // 409: test deliveries cannot be redelivered
 	CodePayloadTooLarge     = "payload_too_large"    // 413: the request body is too large
+	CodeURITooLong          = "uri_too_long"         // 414: the path and query are over 8 KiB
+	CodeHeadersTooLarge     = "headers_too_large"    // 431: the request headers are over 64 KiB
 	CodeRateLimited         = "rate_limited"         // 429
-	CodeUnavailable         = "unavailable"          // 503
+	CodeUnavailable         = "unavailable"          // 503: the database is out for now; see Error.RetryAfter
 	CodeInternal            = "internal"             // 500
 )
 
@@ -50,6 +71,9 @@ type Error struct {
 	// Field names the input at fault, if one is: a body field, a query
 	// parameter, or a dotted path into event data ("data.from.number").
 	Field string
+	// RetryAfter is how long the answer's Retry-After header asks to wait
+	// before trying again (429, 503); zero without one.
+	RetryAfter time.Duration
 }
 
 // Error returns the status, code, message and field, e.g.

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -71,22 +72,53 @@ type DeliveryRef struct {
 // unknown type CodeUnknownEventType, a reused idempotency key with other
 // data CodeIdempotencyConflict, and a body over the server's limit
 // CodePayloadTooLarge.
+//
+// With an IdempotencyKey, a 503 (CodeUnavailable: the server's database is
+// out for the moment) is retried after the answer's Retry-After, up to
+// submitRetries times or until ctx ends: the key makes a repeat safe,
+// since an event the server did store answers 200 with the first result.
+// Without a key nothing is retried, since a repeat could store the event
+// twice.
 func (c *Client) SubmitEvent(ctx context.Context, p SubmitEventParams) (*SubmitEventResult, error) {
 	body := struct {
 		AccountID string `json:"account_id"`
 		Event     string `json:"event"`
 		Data      any    `json:"data,omitempty"`
 	}{p.AccountID, p.Event, p.Data}
-	var res SubmitEventResult
-	status, err := c.call(ctx, request{
-		method: http.MethodPost, path: []string{"v1", "events"}, body: body, idempotencyKey: p.IdempotencyKey,
-	}, &res)
-	if err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		var res SubmitEventResult
+		status, err := c.call(ctx, request{
+			method: http.MethodPost, path: []string{"v1", "events"}, body: body, idempotencyKey: p.IdempotencyKey,
+		}, &res)
+		if err == nil {
+			res.Replayed = status == http.StatusOK
+			return &res, nil
+		}
+		var e *Error
+		if p.IdempotencyKey == "" || try == submitRetries || !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
+			return nil, err
+		}
+		wait := e.RetryAfter
+		if wait <= 0 {
+			wait = time.Second
+		}
+		t := time.NewTimer(min(wait, maxRetryWait))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
 	}
-	res.Replayed = status == http.StatusOK
-	return &res, nil
 }
+
+const (
+	// submitRetries is how often SubmitEvent repeats a call with an
+	// idempotency key that got 503.
+	submitRetries = 5
+	// maxRetryWait caps the wait a Retry-After asks for.
+	maxRetryWait = 30 * time.Second
+)
 
 // GetEvent returns a stored event (GET /v1/events/{id}).
 func (c *Client) GetEvent(ctx context.Context, id string) (*Envelope, error) {

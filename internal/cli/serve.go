@@ -100,6 +100,7 @@ type Node struct {
 	server     *http.Server
 	metricsSrv *http.Server
 	ln         net.Listener
+	metricsLn  net.Listener // nil without --metrics-addr
 	senders    []*delivery.Sender
 }
 
@@ -196,20 +197,23 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		Now: opts.Now, Logger: opts.Logger}
 	n.pruner.Start(ctx)
 
+	// A request waits at most this long for the database (and for a
+	// connection test's receiver) before it answers 503 unavailable.
+	requestTimeout := cfg.DBStatementTimeout + cfg.AttemptTimeout + 2*time.Second
 	api := httpapi.New(httpapi.Config{
-		Service: svc, Ready: n.store.Ping, MaxEventBytes: cfg.MaxEventBytes,
+		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes, RequestTimeout: requestTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, AdminRateLimit: cfg.AdminRate,
 		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m, Now: opts.Now,
 	})
 	n.server = &http.Server{
 		Handler: api,
 		// Bounded so that slow clients cannot pin connections; the write
-		// timeout leaves room for a connection test (attempt timeout).
+		// timeout leaves room for a request's own bound (requestTimeout).
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.AttemptTimeout + 30*time.Second,
+		WriteTimeout:      requestTimeout + 10*time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    httpapi.MaxHeaderBytes, // the API answers over its own limits with JSON
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
@@ -243,11 +247,10 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		}
 		n.metricsSrv = &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
+		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			return nil, fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
 		}
-		go n.serve(n.metricsSrv, mln, "metrics")
+		go n.serve(n.metricsSrv, n.metricsLn, "metrics")
 	}
 
 	kind, where := cfg.Backend()
@@ -262,7 +265,11 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	case cfg.AdminToken == "":
 		fmt.Fprintf(opts.Stdout, "Admin token: in %s\n", adminTokenPath(cfg))
 	}
-	fmt.Fprintf(opts.Stdout, "API: %s/v1/  health: %s/healthz  metrics: %s/metrics\n", base, base, base)
+	metricsURL := base + "/metrics"
+	if n.metricsLn != nil {
+		metricsURL = "http://" + displayAddr(n.metricsLn.Addr().String()) + "/metrics"
+	}
+	fmt.Fprintf(opts.Stdout, "API: %s/v1/  health: %s/healthz  metrics: %s\n", base, base, metricsURL)
 	fmt.Fprintf(opts.Stdout, "Next: create an account with POST %s/v1/accounts (see the README's quickstart)\n", base)
 	opts.Logger.Info("started", slog.String("addr", n.ln.Addr().String()), slog.String("storage", kind),
 		slog.Bool("allow_private_targets", cfg.AllowPrivateTargets), slog.Bool("allow_http", cfg.AllowHTTP))
@@ -331,6 +338,19 @@ func openStore(ctx context.Context, cfg *config.Config, now func() time.Time, lo
 		return s, nil
 	}
 	return nil, fmt.Errorf("--db: unsupported database %q", cfg.DB)
+}
+
+// readiness is what /readyz asks: that the database takes a write (a
+// backend that can probe one), else that it answers. Reads keep working on
+// a full disk or a read-only database while every write fails, so a ping
+// alone would keep a load balancer sending traffic that cannot be stored.
+func readiness(st store.Store) func(ctx context.Context) error {
+	if p, ok := st.(interface {
+		WriteProbe(ctx context.Context) error
+	}); ok {
+		return p.WriteProbe
+	}
+	return st.Ping
 }
 
 // keySealer returns what protects signing keys at rest: AES-GCM under

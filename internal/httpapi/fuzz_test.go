@@ -67,6 +67,8 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/v1/deliveries?limit=3&cursor=ZGx2OmRsdl8wMQ&status=failed", ``, false},
 		{"POST", "/v1/accounts", `{"name":"\u0000"}`, true},
 		{"GET", "/v1/endpoints/{ep}/secret", ``, false},
+		{"GET", "/v1/endpoints?limit=1&limit=600&cursor=%zz", ``, false},
+		{"POST", "/v1/endpoints", "{\"url\":\"https://example.com/\",\"event_types\":[\"*\"],\"description\":\"\\ud800\xff\u202e\"}", false},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.body, s.admin)

@@ -13,8 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/store"
 )
 
 // statusOf maps error codes to HTTP statuses: the one place that does.
@@ -37,10 +39,18 @@ var statusOf = map[string]int{
 	hook.EAlreadyPending:      http.StatusConflict,
 	hook.ENotRedeliverable:    http.StatusConflict,
 	hook.EPayloadTooLarge:     http.StatusRequestEntityTooLarge,
+	codeURITooLong:            http.StatusRequestURITooLong,
+	codeHeadersTooLarge:       http.StatusRequestHeaderFieldsTooLarge,
 	hook.ERateLimited:         http.StatusTooManyRequests,
 	hook.EUnavailable:         http.StatusServiceUnavailable,
 	hook.EInternal:            http.StatusInternalServerError,
 }
+
+// retryAfterOutage is the Retry-After, in seconds, of a 503 for a storage
+// outage: short, since most outages (a failover, a restart, a reset
+// connection) are over within seconds, and a client that retries on 503
+// loses nothing (idempotency keys make POST /v1/events safe to repeat).
+const retryAfterOutage = 2
 
 type errorBody struct {
 	Error errorJSON `json:"error"`
@@ -57,16 +67,29 @@ type errorJSON struct {
 // as such.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *hook.Error
-	if !errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
+	case errors.Is(err, store.ErrUnavailable):
+		// An outage, not a bug: the client may retry the same request.
+		a.cfg.Logger.Warn("storage unavailable", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Any("error", err))
+		he = hook.Errorf(hook.EUnavailable, "The database is unavailable for now; retry after %d s.", retryAfterOutage)
+	default:
 		a.cfg.Logger.Error("internal error", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Any("error", err))
 		he = hook.Errorf(hook.EInternal, "Internal error; it has been logged.")
 	}
 	status, ok := statusOf[he.Code]
 	if !ok {
-		status = http.StatusBadRequest
+		// A code without a status is a bug here, not the client's fault.
+		a.cfg.Logger.Error("error code without a status", slog.String("code", he.Code), slog.String("route", r.Pattern))
+		status = http.StatusInternalServerError
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookd"`)
+	case http.StatusServiceUnavailable:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterOutage))
+		}
 	}
 	writeJSON(w, status, errorBody{errorJSON{Code: he.Code, Message: he.Message, Field: he.Field}})
 }
@@ -128,6 +151,10 @@ func decodeObject(body []byte, dst any) error {
 	}
 	fields := fieldIndex(reflect.TypeOf(dst))
 	v := reflect.ValueOf(dst).Elem()
+	// encoding/json turns invalid UTF-8 and lone surrogate escapes into
+	// U+FFFD without a word; a JSON text must be UTF-8 (RFC 8259), so
+	// such a body is refused, naming the field that holds the bad bytes.
+	bad := badText(body)
 	var (
 		seen    []string
 		typeErr error // the first value of the wrong type
@@ -140,15 +167,23 @@ func decodeObject(body []byte, dst any) error {
 		name, _ := tok.(string)
 		i, known := fields[name]
 		if !known {
+			if bad >= 0 && !utf8.ValidString(name) {
+				return hook.Errorf(hook.EInvalidJSON, "The request body is not valid UTF-8 (at byte %d).", bad)
+			}
 			return hook.FieldErrorf(hook.EUnknownField, name, "Unknown field %q.", name)
 		}
 		if slices.Contains(seen, name) {
 			return hook.FieldErrorf(hook.EInvalidJSON, name, "The field %q appears more than once.", name)
 		}
 		seen = append(seen, name)
+		start := dec.InputOffset()
 		// A type error leaves the decoder past the value; other errors
 		// stop it.
 		err = dec.Decode(v.Field(i).Addr().Interface())
+		if b := int64(bad); b >= start && b < dec.InputOffset() {
+			return hook.FieldErrorf(hook.EInvalidJSON, name, "%s is not valid UTF-8 text (at byte %d of the body): "+
+				"invalid bytes or an unpaired surrogate escape.", name, bad)
+		}
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te):
@@ -166,10 +201,76 @@ func decodeObject(body []byte, dst any) error {
 	if typeErr != nil {
 		return jsonError(typeErr)
 	}
+	if bad >= 0 {
+		return hook.Errorf(hook.EInvalidJSON, "The request body is not valid UTF-8 (at byte %d).", bad)
+	}
 	if dec.More() {
 		return hook.Errorf(hook.EInvalidJSON, "The request body holds more than one JSON value.")
 	}
 	return nil
+}
+
+// badText returns the offset of the first byte of body that is not valid
+// UTF-8 or that starts a \u escape of an unpaired UTF-16 surrogate, or -1.
+func badText(body []byte) int {
+	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\u`)) {
+		return -1 // the common case, checked fast
+	}
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c == '\\' && i+1 < len(body) {
+			if body[i+1] != 'u' {
+				i += 2 // \\, \" and the rest: the next byte is not an escape
+				continue
+			}
+			r := hex4(body[i+2:])
+			switch {
+			case r >= 0xd800 && r < 0xdc00: // high surrogate: a low one must follow
+				if len(body) >= i+12 && body[i+6] == '\\' && body[i+7] == 'u' {
+					if lo := hex4(body[i+8:]); lo >= 0xdc00 && lo < 0xe000 {
+						i += 12
+						continue
+					}
+				}
+				return i
+			case r >= 0xdc00 && r < 0xe000:
+				return i
+			}
+			i += 2
+			continue
+		}
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(body[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// hex4 parses the 4 hex digits at the start of b, or returns -1.
+func hex4(b []byte) int {
+	if len(b) < 4 {
+		return -1
+	}
+	n := 0
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			n = n<<4 | int(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return n
 }
 
 // fieldIndex maps the JSON names of the fields of the struct t points to,

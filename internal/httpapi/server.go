@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +24,8 @@ import (
 // Config configures the API handler.
 type Config struct {
 	Service *service.Service
-	// Ready reports whether the node can serve (DB reachable, migrations
-	// done); nil means always.
+	// Ready reports whether the node can serve (the database takes a
+	// write within the context's deadline); nil means always.
 	Ready func(ctx context.Context) error
 	// MaxEventBytes bounds POST /v1/events bodies (--max-event-bytes,
 	// default 1 MiB); other bodies are bounded to 64 KiB.
@@ -39,6 +40,12 @@ type Config struct {
 	// AdminRateLimit limits the admin token likewise (0: no limit: the
 	// producer submits events at full speed).
 	AdminRateLimit float64
+	// RequestTimeout bounds each API request's work, so that a database
+	// that does not answer (a dropped network path, a pool with no free
+	// connection) ends in 503 unavailable rather than a request that hangs;
+	// 0 means no bound. It must cover a connection test (the attempt
+	// timeout) and the database's statement timeout.
+	RequestTimeout time.Duration
 	// UI, when set, serves /ui/.
 	UI http.Handler
 	// Now is the clock of the rate limiter; nil means time.Now.
@@ -49,6 +56,27 @@ type Config struct {
 
 // maxBodyBytes bounds request bodies other than events.
 const maxBodyBytes = 64 << 10
+
+// The API's limits on a request's head, answered with the JSON error
+// shape. The server's own limit (http.Server.MaxHeaderBytes, set higher
+// by the caller: MaxHeaderBytes below) answers a plain-text 431 before any
+// handler runs, so it must stay above these.
+const (
+	// MaxURIBytes bounds the request target (path and query): 414.
+	MaxURIBytes = 8 << 10
+	// MaxHeadersBytes bounds the header fields, names and values: 431.
+	MaxHeadersBytes = 64 << 10
+	// MaxHeaderBytes is what the http.Server serving the API should set
+	// as its MaxHeaderBytes: room for both limits above, so that hookd,
+	// not net/http, answers a request over them.
+	MaxHeaderBytes = 1 << 20
+)
+
+// Error codes of the request's head; their statuses are in statusOf.
+const (
+	codeURITooLong      = "uri_too_long"
+	codeHeadersTooLarge = "headers_too_large"
+)
 
 // API is the HTTP handler of hookd's API.
 type API struct {
@@ -131,9 +159,17 @@ func (a *API) routes() {
 // handle registers an authenticated API route.
 func (a *API) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.RequestTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		actor, err := a.svc.Authenticate(r.Context(), bearerToken(r))
 		if err == nil {
 			err = a.rateLimit(w, actor)
+		}
+		if err == nil {
+			err = checkQuery(r)
 		}
 		if err == nil {
 			err = h(w, r, actor)
@@ -197,7 +233,60 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.cfg.Metrics.HTTPDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	}()
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if err := checkHead(r); err != nil {
+		a.writeError(rw, r, err)
+		return
+	}
 	a.mux.ServeHTTP(rw, r)
+}
+
+// checkHead enforces the API's limits on the request line and headers.
+func checkHead(r *http.Request) error {
+	target := r.RequestURI
+	if target == "" { // a request made in process, not read from a connection
+		target = r.URL.RequestURI()
+	}
+	if n := len(target); n > MaxURIBytes {
+		return hook.Errorf(codeURITooLong, "The request target (path and query) is %d bytes; the limit is %d.", n, MaxURIBytes)
+	}
+	n := len(r.Host)
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + len(v) + 4 // ": " and CRLF
+		}
+	}
+	if n > MaxHeadersBytes {
+		return hook.Errorf(codeHeadersTooLarge, "The request headers are %d bytes; the limit is %d.", n, MaxHeadersBytes)
+	}
+	return nil
+}
+
+// checkQuery refuses a query string that does not parse or that gives a
+// parameter more than once: which of two limits was meant is a guess.
+func checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
+			k, v, _ := strings.Cut(pair, "=")
+			key, kerr := url.QueryUnescape(k)
+			if kerr != nil {
+				break
+			}
+			if _, verr := url.QueryUnescape(v); verr != nil {
+				return hook.FieldErrorf(hook.EInvalidParameter, key, "The query parameter %q is not percent-encoded correctly.", key)
+			}
+		}
+		return hook.Errorf(hook.EInvalidParameter, "The query string is not valid: %v.", err)
+	}
+	for name, values := range q {
+		if len(values) > 1 {
+			return hook.FieldErrorf(hook.EInvalidParameter, name, "The query parameter %q is given %d times; give it once.", name, len(values))
+		}
+	}
+	return nil
 }
 
 // notFound answers for paths no route has: 405 if the path exists with
@@ -219,17 +308,30 @@ func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
 	a.writeError(w, r, hook.Errorf(hook.ENotFound, "No such route: %s %s.", r.Method, r.URL.Path))
 }
 
+// readyTimeout bounds /readyz: a load balancer's probe gets its answer
+// within about this long even when the database does not answer at all.
+const readyTimeout = time.Second
+
+// readyz answers 200 while the node can take writes, else 503 with
+// Retry-After and the error shape besides the status.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		if err := a.cfg.Ready(ctx); err != nil {
 			a.cfg.Logger.Warn("not ready", slog.Any("error", err))
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterOutage))
+			writeJSON(w, http.StatusServiceUnavailable, readyBody{Status: "unavailable", Error: &errorJSON{
+				Code: hook.EUnavailable, Message: "The database does not take writes for now."}})
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, readyBody{Status: "ok"})
+}
+
+type readyBody struct {
+	Status string     `json:"status"`
+	Error  *errorJSON `json:"error,omitempty"`
 }
 
 // bearerToken returns the token of an "Authorization: Bearer …" header.

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd/internal/hook"
 )
@@ -21,13 +20,11 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, name string) (
 		return nil, "", err
 	}
 	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
+	if name == "" {
 		return nil, "", hook.FieldErrorf(hook.EInvalidParameter, "name", "An account name is required.")
-	case !utf8.ValidString(name) || strings.ContainsRune(name, 0):
-		return nil, "", hook.FieldErrorf(hook.EInvalidParameter, "name", "An account name is valid UTF-8 text without NUL characters.")
-	case utf8.RuneCountInString(name) > maxNameLen:
-		return nil, "", hook.FieldErrorf(hook.EInvalidParameter, "name", "An account name has at most %d characters.", maxNameLen)
+	}
+	if err := checkText("name", "An account name", name, maxNameLen); err != nil {
+		return nil, "", err
 	}
 	tok, hash, err := newToken()
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/netguard"
@@ -141,10 +140,7 @@ func (s *Service) validateEventTypes(types []string) ([]string, error) {
 }
 
 func validateDescription(d string) error {
-	if !utf8.ValidString(d) || strings.ContainsRune(d, 0) || utf8.RuneCountInString(d) > maxDescriptionLen {
-		return hook.FieldErrorf(hook.EInvalidParameter, "description", "A description is text of at most %d characters.", maxDescriptionLen)
-	}
-	return nil
+	return checkText("description", "A description", d, maxDescriptionLen)
 }
 
 func truncate(s string, n int) string {

@@ -31,6 +31,13 @@ import (
 // an endpoint, was deleted).
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable wraps an error that says the database cannot serve for
+// now (unreachable, disk full, read-only, pool exhausted, a statement
+// timeout, a connection reset) rather than that the call is wrong: the
+// call may succeed if made again later. Each backend classifies its
+// driver's errors at its boundary; callers test with errors.Is.
+var ErrUnavailable = errors.New("storage unavailable")
+
 // Store is the storage contract. Methods are safe for concurrent use.
 type Store interface {
 	// Ping reports whether the database answers.

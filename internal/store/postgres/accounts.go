@@ -15,7 +15,7 @@ func (s *Store) AccountCreate(ctx context.Context, a *hook.Account, tokenHash []
 	_, err := s.pool.Exec(ctx, `INSERT INTO accounts (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)`,
 		a.ID, text(a.Name), tokenHash, ms(a.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("insert account: %w", err)
+		return unavailable(fmt.Errorf("insert account: %w", err))
 	}
 	return nil
 }
@@ -45,7 +45,7 @@ func (s *Store) AccountByTokenHash(ctx context.Context, tokenHash []byte) (*hook
 func (s *Store) AccountSetToken(ctx context.Context, id string, tokenHash []byte) error {
 	ct, err := s.pool.Exec(ctx, `UPDATE accounts SET token_hash = $1 WHERE id = $2`, tokenHash, id)
 	if err != nil {
-		return fmt.Errorf("update account token: %w", err)
+		return unavailable(fmt.Errorf("update account token: %w", err))
 	}
 	if ct.RowsAffected() == 0 {
 		return store.ErrNotFound

@@ -84,11 +84,11 @@ func (s *Store) DeliveryList(ctx context.Context, p *store.DeliveryListParams) (
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
+		return nil, unavailable(fmt.Errorf("list deliveries: %w", err))
 	}
 	ds, err := scanDeliveries(rows)
 	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
+		return nil, unavailable(fmt.Errorf("list deliveries: %w", err))
 	}
 	return ds, nil
 }
@@ -99,7 +99,7 @@ func (s *Store) AttemptList(ctx context.Context, p *store.AttemptListParams) ([]
 		COALESCE(status_code, 0), COALESCE(error, ''), response_body, request_headers
 		FROM attempts WHERE delivery_id = $1 AND number > $2 ORDER BY number LIMIT $3`, p.DeliveryID, p.After, p.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
+		return nil, unavailable(fmt.Errorf("list attempts: %w", err))
 	}
 	defer rows.Close()
 	var out []*hook.Attempt
@@ -111,7 +111,7 @@ func (s *Store) AttemptList(ctx context.Context, p *store.AttemptListParams) ([]
 		)
 		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Trigger, &a.StartedAt, &durationMS, &a.StatusCode,
 			&a.Error, &a.ResponseBody, &headers); err != nil {
-			return nil, fmt.Errorf("list attempts: %w", err)
+			return nil, unavailable(fmt.Errorf("list attempts: %w", err))
 		}
 		a.StartedAt = a.StartedAt.UTC()
 		a.Duration = time.Duration(durationMS) * time.Millisecond
@@ -121,7 +121,7 @@ func (s *Store) AttemptList(ctx context.Context, p *store.AttemptListParams) ([]
 		out = append(out, &a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
+		return nil, unavailable(fmt.Errorf("list attempts: %w", err))
 	}
 	return out, nil
 }

@@ -48,7 +48,7 @@ func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 		e.Enabled, nullString(e.DisabledReason), nullTime(e.DisabledAt), e.ConsecutiveFailures,
 		ms(e.CreatedAt), ms(e.UpdatedAt))
 	if err != nil {
-		return fmt.Errorf("insert endpoint: %w", err)
+		return unavailable(fmt.Errorf("insert endpoint: %w", err))
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func (s *Store) EndpointList(ctx context.Context, p *store.EndpointListParams) (
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list endpoints: %w", err)
+		return nil, unavailable(fmt.Errorf("list endpoints: %w", err))
 	}
 	defer rows.Close()
 	var out []*hook.Endpoint
@@ -86,7 +86,7 @@ func (s *Store) EndpointList(ctx context.Context, p *store.EndpointListParams) (
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list endpoints: %w", err)
+		return nil, unavailable(fmt.Errorf("list endpoints: %w", err))
 	}
 	return out, nil
 }

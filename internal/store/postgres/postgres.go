@@ -141,7 +141,7 @@ func channelName(schema string) string {
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.pool.Ping(ctx)
+	return unavailable(s.pool.Ping(ctx))
 }
 
 // WorkAvailable implements store.Store.
@@ -238,13 +238,13 @@ func (s *Store) tx(ctx context.Context, async bool, fn func(t *txn) error) error
 	for try := 1; ; try++ {
 		final, err := s.tryTx(ctx, async, fn)
 		if err == nil || final || try == maxTxTries || !retryable(err) || ctx.Err() != nil {
-			return err
+			return unavailable(err)
 		}
 		wait := time.Duration(try)*time.Millisecond + rand.N(5*time.Millisecond)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return err
+			return unavailable(err)
 		}
 	}
 }
@@ -301,7 +301,7 @@ func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
 	}
-	return err
+	return unavailable(err)
 }
 
 // ms is t as stored: UTC, truncated to the millisecond.

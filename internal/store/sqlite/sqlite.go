@@ -63,6 +63,7 @@ type Store struct {
 	// makes the log start over (defaultWALRestart; tests lower it).
 	walRestart atomic.Int64
 	work       chan struct{}
+	health     writeHealth // see WriteProbe
 
 	closeOnce sync.Once
 }
@@ -292,7 +293,7 @@ func (s *Store) migrateOne(ctx context.Context, version int, body string) (err e
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	return s.rdb.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	return unavailable(s.rdb.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }
 
 // WorkAvailable implements store.Store.
@@ -368,9 +369,10 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *row {
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	st, err := s.rstmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	return rows, unavailable(err)
 }
 
 // row is a *sql.Row that may carry an earlier error, and turns
@@ -382,13 +384,13 @@ type row struct {
 
 func (r *row) Scan(dst ...any) error {
 	if r.err != nil {
-		return r.err
+		return unavailable(r.err)
 	}
 	err := r.r.Scan(dst...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
-	return err
+	return unavailable(err)
 }
 
 // ms converts t to the Unix milliseconds stored in the database.

@@ -33,23 +33,23 @@ func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) e
 	select {
 	case s.ops <- op:
 	case <-s.stop:
-		return errClosed
+		return unavailable(errClosed)
 	case <-ctx.Done():
-		return ctx.Err()
+		return unavailable(ctx.Err())
 	}
 	// Once queued, wait for the outcome even if ctx ends: the caller must
 	// not report failure for a write that then commits.
 	select {
 	case <-op.done:
-		return op.err
+		return s.health.note(unavailable(op.err))
 	case <-s.stopped:
 		// The writer drained the queue and exited; an op queued after
 		// that (racing with Close) never runs.
 		select {
 		case <-op.done:
-			return op.err
+			return s.health.note(unavailable(op.err))
 		default:
-			return errClosed
+			return unavailable(errClosed)
 		}
 	}
 }

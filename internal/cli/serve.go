@@ -28,6 +28,7 @@ import (
 	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/service"
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/ui"
 	"github.com/hookd/hookd/internal/store/postgres"
 	"github.com/hookd/hookd/internal/store/sqlite"
 	"github.com/hookd/hookd/internal/version"
@@ -196,6 +197,8 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		Service: svc, Ready: n.store.Ping, MaxEventBytes: cfg.MaxEventBytes,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, AdminRateLimit: cfg.AdminRate,
 		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m, Now: opts.Now,
+		UI: ui.New(ui.Config{Service: svc, FrameAncestors: strings.TrimSpace(cfg.UIFrameAncestors),
+			AttemptTimeout: cfg.AttemptTimeout, SecretOverlap: cfg.SecretOverlap, Logger: opts.Logger}),
 	})
 	n.server = &http.Server{
 		Handler: api,
@@ -258,6 +261,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	case cfg.AdminToken == "":
 		fmt.Fprintf(opts.Stdout, "Admin token: in %s\n", adminTokenPath(cfg))
 	}
+	fmt.Fprintf(opts.Stdout, "Web UI: %s/ui/\n", base)
 	fmt.Fprintf(opts.Stdout, "API: %s/v1/  health: %s/healthz  metrics: %s/metrics\n", base, base, base)
 	fmt.Fprintf(opts.Stdout, "Next: create an account with POST %s/v1/accounts (see the README's quickstart)\n", base)
 	opts.Logger.Info("started", slog.String("addr", n.ln.Addr().String()), slog.String("storage", kind),

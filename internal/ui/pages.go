@@ -203,8 +203,13 @@ func fieldErrors(err error) map[string]string {
 		return nil
 	}
 	msg := he.Message
-	if he.Field == "url" && !strings.HasSuffix(msg, ".") {
-		msg += "."
+	if he.Field == "url" {
+		if msg == "URL must use https" {
+			msg = "HTTPS is required: the URL must start with https://"
+		}
+		if !strings.HasSuffix(msg, ".") {
+			msg += "."
+		}
 	}
 	return map[string]string{he.Field: msg}
 }

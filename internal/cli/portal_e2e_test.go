@@ -311,3 +311,30 @@ func TestUIHTTP(t *testing.T) {
 		t.Errorf("unknown page: %d, want 404", resp.StatusCode)
 	}
 }
+
+// Two nodes share one PostgreSQL database: a session opened on one works
+// on the other, and a portal link used on one is used up on both.
+func TestUISessionAcrossNodes(t *testing.T) {
+	db := postgresDB(t)
+	onPG := func(c *config.Config) { c.DB = db }
+	a := start(t, onPG)
+	b := start(t, onPG)
+	acc, _ := a.account()
+
+	hc := uiClient(t) // cookies are per host, not per port: both nodes get them
+	if resp, _ := postForm(t, hc, a.url+"/ui/signin", url.Values{"token": {acc.Token}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in on node A: %d", resp.StatusCode)
+	}
+	if resp, body := uiGet(t, hc, b.url+"/ui/webhooks"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "No webhook yet") {
+		t.Errorf("node B with node A's session: %d", resp.StatusCode)
+	}
+
+	_, pl := a.portalLink(acc.ID, map[string]any{})
+	link := strings.Replace(pl["url"], a.url, b.url, 1)
+	if resp, _ := uiGet(t, uiClient(t), link); resp.StatusCode != http.StatusOK {
+		t.Errorf("portal link made on A, used on B: %d", resp.StatusCode)
+	}
+	if resp, _ := uiGet(t, uiClient(t), pl["url"]); resp.StatusCode != http.StatusGone {
+		t.Errorf("the same link again on A: %d, want 410", resp.StatusCode)
+	}
+}

@@ -148,6 +148,17 @@ func (tb *tab) click(xpath string) {
 	tb.run(chromedp.WaitVisible(xpath, chromedp.BySearch), chromedp.Click(xpath, chromedp.BySearch, chromedp.NodeVisible))
 }
 
+// follow clicks a button or link that loads a new page, and waits until
+// the new page has replaced the old one.
+func (tb *tab) follow(xpath string) {
+	tb.t.Helper()
+	tb.run(chromedp.WaitVisible(xpath, chromedp.BySearch),
+		chromedp.Evaluate(`document.documentElement.dataset.stale = "1"`, nil),
+		chromedp.Click(xpath, chromedp.BySearch, chromedp.NodeVisible),
+		chromedp.WaitNotPresent(`html[data-stale]`, chromedp.ByQuery),
+		chromedp.WaitReady("body", chromedp.ByQuery))
+}
+
 // see waits until the page shows s.
 func (tb *tab) see(s string) {
 	tb.t.Helper()
@@ -252,10 +263,10 @@ func TestUIBrowser(t *testing.T) {
 			tb.open("/ui/")
 			tb.shot("signin")
 			tb.fill("Token", "not-a-token")
-			tb.click(button("Sign in"))
+			tb.follow(button("Sign in"))
 			tb.see("That token is not valid")
 			tb.fill("Token", acc.Token)
-			tb.click(button("Sign in"))
+			tb.follow(button("Sign in"))
 			tb.see("No webhook yet")
 			if got := tb.h1(); got != "Webhooks" {
 				t.Fatalf("after sign-in h1 = %q, want Webhooks", got)
@@ -263,17 +274,17 @@ func TestUIBrowser(t *testing.T) {
 			tb.shot("webhooks-empty")
 
 			t.Log("add a webhook: an http:// URL is refused next to the field, then a valid one is saved")
-			tb.click(link("Add webhook"))
+			tb.follow(link("Add webhook"))
 			tb.fill("URL", "http://example.com/hooks")
 			tb.click(`//input[@id=//label[normalize-space(.)="Call Received"]/@for]`)
 			tb.see("Triggered every time a call finishes")
 			tb.see("Triggered every time you receive an SMS")
-			tb.click(button("Save"))
+			tb.follow(button("Save"))
 			tb.run(chromedp.WaitVisible(`//p[@id="url-error"][contains(., "https")]`, chromedp.BySearch))
 			tb.shot("add-invalid-url")
 			tb.fill("URL", rcv.URL())
 			tb.click(`//input[@id=//label[normalize-space(.)="SMS Received"]/@for]`)
-			tb.click(button("Save"))
+			tb.follow(button("Save"))
 			tb.see("Webhook saved. It is on")
 			es, err := accClient.ListEndpoints(b.ctx, client.EndpointListParams{})
 			if err != nil || len(es.Data) != 1 {
@@ -290,14 +301,14 @@ func TestUIBrowser(t *testing.T) {
 			rcv.setSecret(sec.Secret)
 
 			t.Log("test the connection: success, then failure with the hint")
-			tb.click(button("Send"))
+			tb.follow(button("Send"))
 			tb.see("200 OK in")
 			tb.shot("test-ok")
 			if r := rcv.next(); r.Verified != nil || !strings.Contains(string(r.Body), `"webhook.test"`) {
 				t.Errorf("test request: verified %v, body %s", r.Verified, r.Body)
 			}
 			rcv.setRespond(always(reply{Status: http.StatusInternalServerError}))
-			tb.click(button("Send"))
+			tb.follow(button("Send"))
 			tb.see("return a 2xx status")
 			tb.see("Your endpoint answered 500 Internal Server Error")
 			tb.see("it answers within 2 seconds") // the harness's attempt timeout
@@ -322,7 +333,7 @@ func TestUIBrowser(t *testing.T) {
 			if len(missed.Deliveries) != 0 {
 				t.Fatalf("event while disabled got deliveries %+v", missed.Deliveries)
 			}
-			tb.click(button("Re-enable"))
+			tb.follow(button("Re-enable"))
 			tb.see("Webhook re-enabled")
 			var since string
 			tb.run(chromedp.Value(field("Send events missed since (UTC)"), &since, chromedp.BySearch))
@@ -333,7 +344,7 @@ func TestUIBrowser(t *testing.T) {
 				t.Errorf("recover field = %q, want the disabled_at time", since)
 			}
 			tb.shot("reenabled")
-			tb.click(button("Send missed events"))
+			tb.follow(button("Send missed events"))
 			tb.see("missed event(s) for delivery")
 			var flash string
 			tb.run(chromedp.Text(`.notice.ok`, &flash, chromedp.ByQuery))
@@ -349,17 +360,17 @@ func TestUIBrowser(t *testing.T) {
 			tb.see(first.Deliveries[0].ID)
 			tb.shot("deliveries")
 			tb.fill("Status", "failed")
-			tb.click(button("Apply"))
+			tb.follow(button("Apply"))
 			tb.see(first.Deliveries[0].ID)
 			tb.absent(textOf("Delivered · 200 OK"), "succeeded rows under the failed filter")
-			tb.click(link(first.Deliveries[0].ID))
+			tb.follow(link(first.Deliveries[0].ID))
 			tb.see("Attempt 1")
 			tb.see("500 Internal Server Error")
 			tb.see("carries the same webhook-id header")
 			tb.see("call_id") // the pretty-printed payload
 			tb.shot("delivery")
 			drain(rcv)
-			tb.click(button("Redeliver"))
+			tb.follow(button("Redeliver"))
 			tb.see("Redelivery queued")
 			if r := rcv.next(); r.Header.Get("webhook-id") != first.ID {
 				t.Errorf("redelivery webhook-id = %q, want %s", r.Header.Get("webhook-id"), first.ID)
@@ -379,7 +390,7 @@ func TestUIBrowser(t *testing.T) {
 			if strings.Contains(html, sec.Secret) {
 				t.Errorf("the page holds the secret before Reveal")
 			}
-			tb.click(button("Reveal"))
+			tb.follow(button("Reveal"))
 			var shown string
 			tb.run(chromedp.Value(field("Secret"), &shown, chromedp.BySearch))
 			if shown != sec.Secret {
@@ -403,7 +414,7 @@ func TestUIBrowser(t *testing.T) {
 
 			t.Log("a read-only portal link: view only, no secrets, and it works once")
 			status, pl := b.portalLink(acc.ID, map[string]any{"read_only": true, "return_url": "https://app.example.com/settings",
-				"accent_color": "#8a2be2", "theme": "light"})
+				"accent_color": "#8a2be2", "theme": map[string]string{"phone": "light", "desktop": "dark"}[vp.name]})
 			if status != http.StatusCreated || !strings.HasPrefix(pl["url"], b.url+"/ui/link/") {
 				t.Fatalf("portal link: %d %v", status, pl)
 			}
@@ -441,10 +452,10 @@ func TestUIBrowser(t *testing.T) {
 			adm := br.tab(t, b.url, vp.name, vp.width, vp.height)
 			adm.open("/ui/")
 			adm.fill("Token", adminToken)
-			adm.click(button("Sign in"))
+			adm.follow(button("Sign in"))
 			adm.see("Pending deliveries")
 			adm.shot("admin")
-			adm.click(fmt.Sprintf(`//li[contains(., %q)]//button[normalize-space(.)="Open"]`, acc.ID))
+			adm.follow(fmt.Sprintf(`//li[contains(., %q)]//button[normalize-space(.)="Open"]`, acc.ID))
 			adm.see(rcv.URL())
 		})
 	}

@@ -390,6 +390,9 @@ func (u *UI) revealSecret(w http.ResponseWriter, r *http.Request, rq *request) e
 }
 
 func (u *UI) confirmRotate(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if rq.session.ReadOnly {
+		return hook.Errorf(hook.EForbidden, "This page is view-only: nothing can be changed from it.")
+	}
 	e, err := u.svc.GetEndpoint(r.Context(), rq.actor, r.PathValue("id"))
 	if err != nil {
 		return err

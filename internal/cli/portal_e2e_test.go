@@ -338,3 +338,25 @@ func TestUISessionAcrossNodes(t *testing.T) {
 		t.Errorf("the same link again on A: %d, want 410", resp.StatusCode)
 	}
 }
+
+// The Go client's portal calls against a real node.
+func TestClientPortal(t *testing.T) {
+	b := start(t)
+	acc, c := b.account()
+	l, err := b.admin.CreatePortalLink(b.ctx, acc.ID, client.PortalLinkParams{TTL: 2 * time.Minute, ReadOnly: true, Theme: "dark"})
+	if err != nil || !strings.HasPrefix(l.URL, b.url+"/ui/link/") || time.Until(l.ExpiresAt) > 2*time.Minute+time.Second {
+		t.Fatalf("CreatePortalLink = %+v, %v", l, err)
+	}
+	if _, err := b.admin.CreatePortalLink(b.ctx, acc.ID, client.PortalLinkParams{TTL: 48 * time.Hour}); err == nil {
+		t.Errorf("CreatePortalLink with a 48h ttl: no error")
+	}
+	p, err := b.admin.ListAccounts(b.ctx, client.ListParams{})
+	if err != nil || len(p.Data) != 1 || p.Data[0].ID != acc.ID {
+		t.Errorf("ListAccounts = %+v, %v", p, err)
+	}
+	ep := b.endpoint(c, newReceiver(t, nil), client.CreateEndpointParams{})
+	s, err := c.GetEndpointStats(b.ctx, ep.ID, "7d")
+	if err != nil || s.Window != "7d" || len(s.Buckets) != 7 {
+		t.Errorf("GetEndpointStats = %+v, %v", s, err)
+	}
+}

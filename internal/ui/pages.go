@@ -478,8 +478,9 @@ func (u *UI) deliveries(w http.ResponseWriter, r *http.Request, rq *request) err
 	scanned := 0
 	for p.Error == "" {
 		ds, more, err := u.svc.ListDeliveries(ctx, rq.actor, f, page)
-		if hook.ErrorCode(err) == hook.ENotFound {
-			p.Error = "Nothing matches: " + err.(*hook.Error).Message
+		var he *hook.Error
+		if errors.As(err, &he) && he.Code == hook.ENotFound {
+			p.Error = "Nothing matches: " + he.Message
 			break
 		}
 		if err != nil {

@@ -332,7 +332,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, rq *request, status 
 		p.Accent, p.Theme, p.Logo = rq.session.AccentColor, rq.session.Theme, rq.session.LogoURL
 		if rq.session.ReturnURL != "" {
 			// Validated when the link was made: https or an app's own scheme.
-			p.Back = template.URL(rq.session.ReturnURL) //nolint:gosec
+			p.Back = template.URL(rq.session.ReturnURL)
 		}
 		if rq.account != "" && rq.actor.Admin {
 			if a, err := u.svc.GetAccount(r.Context(), rq.actor, rq.account); err == nil {

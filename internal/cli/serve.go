@@ -30,6 +30,7 @@ import (
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/postgres"
 	"github.com/hookd/hookd/internal/store/sqlite"
+	"github.com/hookd/hookd/internal/ui"
 	"github.com/hookd/hookd/internal/version"
 	"github.com/hookd/hookd/webhook"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -204,6 +205,8 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes, RequestTimeout: requestTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, AdminRateLimit: cfg.AdminRate,
 		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m, Now: opts.Now,
+		UI: ui.New(ui.Config{Service: svc, FrameAncestors: strings.TrimSpace(cfg.UIFrameAncestors),
+			AttemptTimeout: cfg.AttemptTimeout, SecretOverlap: cfg.SecretOverlap, Logger: opts.Logger}),
 	})
 	n.server = &http.Server{
 		Handler: api,
@@ -265,6 +268,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	case cfg.AdminToken == "":
 		fmt.Fprintf(opts.Stdout, "Admin token: in %s\n", adminTokenPath(cfg))
 	}
+	fmt.Fprintf(opts.Stdout, "Web UI: %s/ui/\n", base)
 	metricsURL := base + "/metrics"
 	if n.metricsLn != nil {
 		metricsURL = "http://" + displayAddr(n.metricsLn.Addr().String()) + "/metrics"

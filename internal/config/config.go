@@ -58,6 +58,8 @@ type Config struct {
 	RateBurst     int     // --rate-limit-burst, 100
 	AdminRate     float64 // --admin-rate-limit: requests/s for the admin token, 0 (none)
 
+	UIFrameAncestors string // --ui-frame-ancestors: who may embed /ui/ (CSP frame-ancestors), 'none'
+
 	LogLevel  string // --log-level: debug, info, warn, error
 	LogFormat string // --log-format: text, json
 
@@ -121,6 +123,7 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&c.RateLimit, "rate-limit", 50, "requests per second per account token (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-limit-burst", 100, "requests an account token may make at once")
 	fs.Float64Var(&c.AdminRate, "admin-rate-limit", 0, "requests per second for the admin token (0: no limit)")
+	fs.StringVar(&c.UIFrameAncestors, "ui-frame-ancestors", "'none'", "CSP frame-ancestors of the web UI: 'none', 'self' or origins like https://app.example.com")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	return fs
@@ -259,6 +262,9 @@ func (c *Config) Validate() error {
 		if _, err := webhook.NewSigner(c.OperatorWebhookSecret); err != nil {
 			bad("--operator-webhook-secret must be a whsec_ secret (24 to 64 bytes of base64): %v", err)
 		}
+	}
+	if f := strings.TrimSpace(c.UIFrameAncestors); f == "" || strings.ContainsAny(f, ";,\r\n") {
+		bad("--ui-frame-ancestors must be a space-separated CSP source list like 'none', 'self' or https://app.example.com")
 	}
 	if c.Pprof && c.MetricsAddr == "" {
 		bad("--pprof needs --metrics-addr: profiles are never served on the public address")

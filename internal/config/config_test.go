@@ -73,6 +73,9 @@ func TestValidate(t *testing.T) {
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--admin-token", "short"}, "--admin-token"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--ui-frame-ancestors", "'self' https://app.example.com"}, ""},
+		{[]string{"--ui-frame-ancestors", "'none'; script-src *"}, "--ui-frame-ancestors"},
+		{[]string{"--ui-frame-ancestors", " "}, "--ui-frame-ancestors"},
 	}
 	for _, tt := range tests {
 		_, err := Parse("serve", tt.args, env(nil), io.Discard)

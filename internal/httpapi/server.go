@@ -133,6 +133,8 @@ func (a *API) routes() {
 	a.handle("POST /v1/accounts", adminOnly(a.createAccount))
 	a.handle("GET /v1/accounts/{id}", adminOnly(a.getAccount))
 	a.handle("POST /v1/accounts/{id}/rotate-token", adminOnly(a.rotateAccountToken))
+	a.handle("GET /v1/accounts", adminOnly(a.listAccounts))
+	a.handle("POST /v1/accounts/{id}/portal-links", adminOnly(a.createPortalLink))
 
 	a.handle("POST /v1/events", adminOnly(a.submitEvent))
 	a.handle("GET /v1/events/{id}", a.getEvent)
@@ -147,6 +149,7 @@ func (a *API) routes() {
 	a.handle("POST /v1/endpoints/{id}/rotate-secret", a.rotateSecret)
 	a.handle("GET /v1/endpoints/{id}/secret", a.getSecret)
 	a.handle("POST /v1/endpoints/{id}/recover", a.recoverEvents)
+	a.handle("GET /v1/endpoints/{id}/stats", a.endpointStats)
 
 	a.handle("GET /v1/deliveries", a.listDeliveries)
 	a.handle("GET /v1/deliveries/{id}", a.getDelivery)

@@ -132,6 +132,9 @@ type Store interface {
 	// deliveries and their attempts; finished operator messages older than
 	// p.Before; idempotency keys older than p.IdempotencyBefore.
 	Prune(ctx context.Context, p *PruneParams) (*PruneResult, error)
+
+	// Portal holds what the web UI adds (portal.go).
+	Portal
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

@@ -54,6 +54,10 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"OperatorMessages", testOperatorMessages},
 		{"Prune", testPrune},
 		{"WorkAvailable", testWorkAvailable},
+		{"AccountList", testAccountList},
+		{"EndpointStats", testEndpointStats},
+		{"Sessions", testSessions},
+		{"PortalLinks", testPortalLinks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

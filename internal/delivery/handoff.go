@@ -20,7 +20,7 @@ type Handoff struct {
 	d        *Dispatcher
 	reserved []slot // one per reservation
 	refused  int    // reservations refused because the endpoint or account was full
-	claim    bool     // made by the claim loop, not for a new event
+	claim    bool   // made by the claim loop, not for a new event
 }
 
 // slot is one reservation: an attempt to the endpoint of the account.

@@ -41,6 +41,7 @@ func testAccountCannotStarveAnother(t *testing.T, backend string) {
 		}
 		return start(t, func(c *config.Config) {
 			c.DB = db
+			c.DBMaxConns = 6 // two nodes share the test server's connections with other tests
 			// --concurrency 256, --endpoint-concurrency 10 and
 			// --account-concurrency stay at their defaults: 50 hanging
 			// endpoints would want 500 slots.

@@ -156,7 +156,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		Store:   n.store,
 		Sender:  sender,
 		Policy:  delivery.RetryPolicy{MaxRetries: cfg.MaxRetries, Base: cfg.RetryBase, Factor: cfg.RetryFactor, Jitter: 0.1},
-		Workers: cfg.Concurrency, EndpointConcurrency: cfg.EndpointConcurrency,
+		Workers: cfg.Concurrency, EndpointConcurrency: cfg.EndpointConcurrency, AccountConcurrency: cfg.AccountConcurrency,
 		DisableAfter: cfg.DisableAfter, Lease: cfg.Lease, OpenKey: sealer.Open,
 		Now: opts.Now, Logger: opts.Logger, Metrics: m,
 	}

@@ -38,6 +38,7 @@ type Config struct {
 	RetryFactor         float64       // --retry-factor, 8
 	DisableAfter        int           // --disable-after, 3
 	EndpointConcurrency int           // --endpoint-concurrency, 10
+	AccountConcurrency  int           // --account-concurrency; 0: a quarter of --concurrency (see Validate)
 	Concurrency         int           // --concurrency, 256: attempts in flight per node
 	Deliver             bool          // --deliver, true: false makes an API-only node
 	Lease               time.Duration // --lease, 30s
@@ -108,6 +109,8 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.DisableAfter, "disable-after", 3, "disable an endpoint after this many consecutive failed deliveries (0: never)")
 	fs.IntVar(&c.EndpointConcurrency, "endpoint-concurrency", 10, "in-flight attempts per endpoint per node")
 	fs.IntVar(&c.Concurrency, "concurrency", 256, "in-flight attempts per node")
+	fs.IntVar(&c.AccountConcurrency, "account-concurrency", 0,
+		"in-flight attempts per account per node (0: a quarter of --concurrency, at least --endpoint-concurrency; 64 by default)")
 	fs.BoolVar(&c.Deliver, "deliver", true, "run the delivery engine; --deliver=false makes an API-only node")
 	fs.DurationVar(&c.Lease, "lease", 30*time.Second, "how long a node owns claimed work; at least twice --attempt-timeout")
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "keep events, deliveries and attempts this long")
@@ -234,6 +237,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 1 {
 		bad("--concurrency must be at least 1")
+	}
+	// An account limit below one endpoint's would make
+	// --endpoint-concurrency unreachable, and one above the workers would
+	// mean nothing: both are mistakes, not settings. --concurrency itself
+	// turns the account limit off.
+	switch {
+	case c.AccountConcurrency < 0:
+		bad("--account-concurrency must be 0 (a quarter of --concurrency) or more")
+	case c.AccountConcurrency == 0:
+		if c.Concurrency >= 1 && c.EndpointConcurrency >= 1 {
+			c.AccountConcurrency = min(c.Concurrency, max(c.Concurrency/4, c.EndpointConcurrency))
+		}
+	case c.AccountConcurrency > c.Concurrency:
+		bad("--account-concurrency %d must not exceed --concurrency %d (equal to it: no per-account limit)",
+			c.AccountConcurrency, c.Concurrency)
+	case c.AccountConcurrency < min(c.EndpointConcurrency, c.Concurrency):
+		bad("--account-concurrency %d must be at least --endpoint-concurrency %d: one endpoint may use that many",
+			c.AccountConcurrency, c.EndpointConcurrency)
 	}
 	if c.Lease < 2*c.AttemptTimeout {
 		bad("--lease %s must be at least twice --attempt-timeout %s, so that a node finishes an attempt well before another may take the work", c.Lease, c.AttemptTimeout)

@@ -66,6 +66,13 @@ func TestValidate(t *testing.T) {
 		{[]string{"--max-retries", "-1"}, "--max-retries"},
 		{[]string{"--retry-factor", "0.5"}, "--retry-factor"},
 		{[]string{"--endpoint-concurrency", "0"}, "--endpoint-concurrency"},
+		{[]string{"--account-concurrency", "-1"}, "--account-concurrency must be 0"},
+		{[]string{"--account-concurrency", "257"}, "must not exceed --concurrency 256"},
+		{[]string{"--account-concurrency", "9"}, "must be at least --endpoint-concurrency 10"},
+		{[]string{"--account-concurrency", "256"}, ""},
+		{[]string{"--account-concurrency", "10"}, ""},
+		{[]string{"--concurrency", "4", "--account-concurrency", "4"}, ""},
+		{[]string{"--concurrency", "4"}, ""},
 		{[]string{"--tls-cert", "c.pem"}, "--tls-key"},
 		{[]string{"--allow-target-cidrs", "10.0.0.0/8,nope"}, "nope"},
 		{[]string{"--operator-webhook", "https://ops.example.com/"}, "--operator-webhook-secret"},
@@ -85,6 +92,40 @@ func TestValidate(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("Parse(%q) = %v, want an error about %s", tt.args, err, tt.want)
 		}
+	}
+}
+
+// --account-concurrency 0 (the default) is derived from the other limits,
+// and always passes the checks an explicit value must pass.
+func TestAccountConcurrencyDefault(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{nil, 64},
+		{[]string{"--concurrency", "1000"}, 250},
+		{[]string{"--concurrency", "32"}, 10},
+		{[]string{"--concurrency", "4"}, 4},
+		{[]string{"--endpoint-concurrency", "100"}, 100},
+		{[]string{"--account-concurrency", "20"}, 20},
+	}
+	for _, tt := range tests {
+		c, err := Parse("serve", tt.args, env(nil), io.Discard)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.args, err)
+			continue
+		}
+		if c.AccountConcurrency != tt.want {
+			t.Errorf("Parse(%q): AccountConcurrency = %d, want %d", tt.args, c.AccountConcurrency, tt.want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("Parse(%q): the derived value does not validate again: %v", tt.args, err)
+		}
+	}
+	c, err := Parse("serve", nil, env(map[string]string{"HOOKD_ACCOUNT_CONCURRENCY": "32"}), io.Discard)
+	if err != nil || c.AccountConcurrency != 32 {
+		t.Errorf("HOOKD_ACCOUNT_CONCURRENCY=32: AccountConcurrency = %v, err %v; want 32", c, err)
 	}
 }
 

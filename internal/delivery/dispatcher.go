@@ -26,6 +26,12 @@ type Config struct {
 	// EndpointConcurrency bounds in-flight attempts per endpoint on this
 	// node (--endpoint-concurrency, default 10).
 	EndpointConcurrency int
+	// AccountConcurrency bounds in-flight attempts per account on this
+	// node (--account-concurrency), so that one account's slow endpoints
+	// cannot take every worker. Default: a quarter of Workers, at least
+	// EndpointConcurrency, at most Workers (64 with 256 workers); Workers
+	// or more means no account limit.
+	AccountConcurrency int
 	// DisableAfter is --disable-after (default 3; negative never).
 	DisableAfter int
 	// Lease is how long claimed work belongs to this node (--lease,
@@ -61,12 +67,22 @@ const idleRecheck = 50 * time.Millisecond
 // before writing a batch.
 const resultLinger = 5 * time.Millisecond
 
+// DefaultAccountConcurrency is the per-account in-flight limit used when
+// none is set: a quarter of the workers, so that it takes at least four
+// accounts with hanging endpoints to hold every worker, but never less
+// than one endpoint's limit (an account with one endpoint is not held
+// back by it) nor more than the workers.
+func DefaultAccountConcurrency(workers, endpointConcurrency int) int {
+	return min(workers, max(workers/4, endpointConcurrency, 1))
+}
+
 // Dispatcher delivers due work. Start it once; Stop it once.
 type Dispatcher struct {
 	cfg Config
 
 	mu       sync.Mutex
 	inflight map[string]int // endpoint id → attempts under way here
+	accounts map[string]int // account id → attempts under way here
 	busy     int            // claimed and not yet handed to the result writer
 	// reservations are handoffs in progress; Stop waits for them before
 	// closing jobs, and stopping refuses new ones.
@@ -111,6 +127,9 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.EndpointConcurrency <= 0 {
 		cfg.EndpointConcurrency = 10
 	}
+	if cfg.AccountConcurrency <= 0 {
+		cfg.AccountConcurrency = DefaultAccountConcurrency(cfg.Workers, cfg.EndpointConcurrency)
+	}
 	if cfg.DisableAfter == 0 {
 		cfg.DisableAfter = 3
 	}
@@ -144,6 +163,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	d := &Dispatcher{
 		cfg:        cfg,
 		inflight:   make(map[string]int),
+		accounts:   make(map[string]int),
 		jobs:       make(chan job, cfg.Workers),
 		results:    make(chan *hook.Result, cfg.BatchSize),
 		slotFreed:  make(chan struct{}, 1),
@@ -299,42 +319,50 @@ func (d *Dispatcher) takeOpWake() bool {
 
 // claim leases as much due work as there are free workers for, and queues
 // it. It returns how many were claimed, how many were asked for, how
-// many were refused because their endpoint was full, and how many
-// endpoints were full when it began.
+// many were refused because their endpoint or account was full, and how
+// many endpoints and accounts were full when it began.
 func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, refused, nfull int, err error) {
 	d.mu.Lock()
 	free := d.cfg.Workers - d.busy
-	var full []string
+	var full, fullAccounts []string
 	for id, n := range d.inflight {
 		if n >= d.cfg.EndpointConcurrency {
 			full = append(full, id)
 		}
 	}
+	for id, n := range d.accounts {
+		if n >= d.cfg.AccountConcurrency {
+			fullAccounts = append(fullAccounts, id)
+		}
+	}
 	d.mu.Unlock()
+	nfull = len(full) + len(fullAccounts)
 	asked = min(free, d.cfg.BatchSize)
 	if asked <= 0 {
-		return 0, 0, 0, len(full), nil
+		return 0, 0, 0, nfull, nil
 	}
 	h := d.NewHandoff()
 	h.claim = true
 	claims, err := d.cfg.Store.DeliveryClaim(ctx, &store.DeliveryClaimParams{
-		Now:        now,
-		LeaseUntil: now.Add(d.cfg.Lease),
-		Limit:      asked,
-		Reserve:    h.reserve,
-		Full:       full,
+		Now:          now,
+		LeaseUntil:   now.Add(d.cfg.Lease),
+		Limit:        asked,
+		Reserve:      h.reserve,
+		Full:         full,
+		FullAccounts: fullAccounts,
 	})
 	h.Done(claims, err)
 	if err != nil {
-		return 0, asked, 0, len(full), err
+		return 0, asked, 0, nfull, err
 	}
-	// Only when workers, not some endpoints' limits, are what work waits
-	// for: work queued behind a hanging endpoint must not hold up new
-	// events for the others (and every pass would read past its backlog).
+	// Only when workers, not some endpoints' or accounts' limits, are what
+	// work waits for: work queued behind a hanging endpoint must not hold
+	// up new events for the others (and every pass would read past its
+	// backlog).
 	d.mu.Lock()
-	d.backlog = len(claims) == asked && len(full) == 0
+	d.backlog = len(claims) == asked && nfull == 0
 	d.mu.Unlock()
-	return len(claims), asked, h.refused, len(full), nil
+	return len(claims), asked, h.refused, nfull, nil
 }
 
 func (d *Dispatcher) claimOperator(ctx context.Context, now time.Time) {
@@ -377,24 +405,41 @@ func (d *Dispatcher) worker(ctx context.Context) {
 			d.releaseAt(ctx, j.claim, d.cfg.Now().Add(keyErrorRetry))
 			continue
 		}
-		d.endpointDone(j.claim.Delivery.EndpointID)
+		d.endpointDone(j.claim.Delivery)
 		d.results <- r
 		d.done(j.claim.Delivery.EndpointID)
 	}
 }
 
-// endpointDone frees the endpoint's in-flight slot once its HTTP attempt
-// is over.
-func (d *Dispatcher) endpointDone(endpointID string) {
+// endpointDone frees the delivery's endpoint and account in-flight slots
+// once its HTTP attempt is over.
+func (d *Dispatcher) endpointDone(del *hook.Delivery) {
 	d.mu.Lock()
-	wasFull := d.inflight[endpointID] >= d.cfg.EndpointConcurrency
-	if d.inflight[endpointID]--; d.inflight[endpointID] <= 0 {
-		delete(d.inflight, endpointID)
-	}
+	wasFull := d.untake(del.EndpointID, del.AccountID)
 	d.mu.Unlock()
 	if wasFull {
 		signal(d.fullFreed)
 	}
+}
+
+// take counts an attempt under way to the endpoint of the account. d.mu
+// must be held.
+func (d *Dispatcher) take(endpointID, accountID string) {
+	d.inflight[endpointID]++
+	d.accounts[accountID]++
+}
+
+// untake undoes take, and reports whether the endpoint or the account was
+// at its limit. d.mu must be held.
+func (d *Dispatcher) untake(endpointID, accountID string) (wasFull bool) {
+	wasFull = d.inflight[endpointID] >= d.cfg.EndpointConcurrency || d.accounts[accountID] >= d.cfg.AccountConcurrency
+	if d.inflight[endpointID]--; d.inflight[endpointID] <= 0 {
+		delete(d.inflight, endpointID)
+	}
+	if d.accounts[accountID]--; d.accounts[accountID] <= 0 {
+		delete(d.accounts, accountID)
+	}
+	return wasFull
 }
 
 // done frees a worker slot once its result is handed on.
@@ -423,7 +468,7 @@ func (d *Dispatcher) release(ctx context.Context, j job) {
 
 // releaseAt gives a claimed delivery back, due at t, without an attempt.
 func (d *Dispatcher) releaseAt(ctx context.Context, c *store.Claim, t time.Time) {
-	d.endpointDone(c.Delivery.EndpointID)
+	d.endpointDone(c.Delivery)
 	err := d.cfg.Store.DeliveryRelease(ctx, &store.ReleaseParams{
 		DeliveryIDs: []string{c.Delivery.ID}, Leases: []int64{c.Lease}, Now: t})
 	if err != nil {

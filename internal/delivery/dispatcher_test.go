@@ -40,6 +40,7 @@ func (s *slowClaim) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimPar
 type bundle struct {
 	st      *sqlite.Store
 	acc     string
+	url     string
 	cur     atomic.Int32
 	peak    atomic.Int32
 	seen    atomic.Int32
@@ -73,14 +74,21 @@ func setup(t *testing.T, delay time.Duration) *bundle {
 	if err := st.AccountCreate(context.Background(), acc, []byte("token hash")); err != nil {
 		t.Fatal(err)
 	}
-	b.acc = acc.ID
+	b.acc, b.url = acc.ID, srv.URL
+	b.addEndpoint(t)
+	return b
+}
+
+// addEndpoint adds an endpoint of the account, pointing at the receiver.
+func (b *bundle) addEndpoint(t *testing.T) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	sec, _ := webhook.NewSecret()
-	ep := &hook.Endpoint{ID: hook.NewIDAt(hook.PrefixEndpoint, now), AccountID: acc.ID, URL: srv.URL, EventTypes: []string{"*"},
+	ep := &hook.Endpoint{ID: hook.NewIDAt(hook.PrefixEndpoint, now), AccountID: b.acc, URL: b.url, EventTypes: []string{"*"},
 		Signing: hook.SigningHMAC, Keys: []hook.Key{{Value: sec, CreatedAt: now}}, Enabled: true, CreatedAt: now, UpdatedAt: now}
-	if err := st.EndpointCreate(context.Background(), ep); err != nil {
+	if err := b.st.EndpointCreate(context.Background(), ep); err != nil {
 		t.Fatal(err)
 	}
-	return b
 }
 
 // event stores an event, handing its delivery to d if d is not nil.
@@ -107,8 +115,14 @@ func (b *bundle) event(t *testing.T, d *delivery.Dispatcher) {
 }
 
 func newDispatcher(t *testing.T, st store.Store, workers int) *delivery.Dispatcher {
-	d, err := delivery.New(delivery.Config{Store: st, Sender: delivery.NewSender(delivery.SenderConfig{Timeout: 2 * time.Second}),
-		Workers: workers, EndpointConcurrency: 2, Lease: 10 * time.Second})
+	return startDispatcher(t, delivery.Config{Store: st, Workers: workers, EndpointConcurrency: 2})
+}
+
+// startDispatcher starts a dispatcher with cfg, plus a sender and a lease.
+func startDispatcher(t *testing.T, cfg delivery.Config) *delivery.Dispatcher {
+	cfg.Sender = delivery.NewSender(delivery.SenderConfig{Timeout: 2 * time.Second})
+	cfg.Lease = 10 * time.Second
+	d, err := delivery.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +182,50 @@ func TestEndpointLimitUnderLoad(t *testing.T) {
 	b.wait(t, 260)
 	if p := b.peak.Load(); p > 2 {
 		t.Fatalf("the endpoint had %d attempts in flight at once; its limit is 2", p)
+	}
+}
+
+// An account's endpoints together hold at most AccountConcurrency
+// attempts, whether the work was claimed or handed off, and the backlog
+// still drains once they answer.
+func TestAccountLimitAcrossClaimAndHandoff(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	for range 3 {
+		b.addEndpoint(t) // 4 endpoints of 2 slots each: 8 would fit without the account limit
+	}
+	b.event(t, nil) // 8 deliveries for the claim loop
+	b.event(t, nil)
+	d := startDispatcher(t, delivery.Config{Store: b.st, Workers: 20, EndpointConcurrency: 2, AccountConcurrency: 3})
+	for range 3 {
+		b.event(t, d) // 12 more, offered to the handoff
+	}
+	b.wait(t, 3)
+	// If the limit were broken, more attempts would reach the hanging
+	// receiver within this second.
+	for deadline := time.Now().Add(time.Second); b.seen.Load() <= 3 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := b.seen.Load(); n != 3 {
+		t.Errorf("%d attempts reached the account's hanging receiver; its limit is 3", n)
+	}
+	close(b.release)
+	b.wait(t, 17)
+	if p := b.peak.Load(); p != 3 {
+		t.Fatalf("the account had at most %d attempts in flight at once; want its limit 3", p)
+	}
+}
+
+// With the default, one account gets a quarter of the workers, and never
+// less than one endpoint's limit.
+func TestDefaultAccountConcurrency(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ workers, endpoint, want int }{
+		{256, 10, 64}, {1000, 10, 250}, {32, 10, 10}, {4, 10, 4}, {256, 100, 100}, {1, 1, 1},
+	} {
+		if got := delivery.DefaultAccountConcurrency(tt.workers, tt.endpoint); got != tt.want {
+			t.Errorf("DefaultAccountConcurrency(%d, %d) = %d, want %d", tt.workers, tt.endpoint, got, tt.want)
+		}
 	}
 }
 

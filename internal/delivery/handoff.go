@@ -10,18 +10,21 @@ import (
 // this node's workers, in the transaction that stores them, instead of
 // leaving them for the claim loop: the common path then costs no claim
 // transaction and no second read of the event. A delivery is only handed
-// off when a worker and a slot of its endpoint are free; the rest are
-// claimed as usual.
+// off when a worker and a slot of its endpoint and of its account are
+// free; the rest are claimed as usual.
 //
 // The claim loop takes work the same way: each delivery is reserved, in
 // the store's transaction, just before it is leased, so that a claim and
 // a handoff can never both count on the same free slot.
 type Handoff struct {
 	d        *Dispatcher
-	reserved []string // endpoint ids, one per reservation
-	refused  int      // reservations refused because the endpoint was full
-	claim    bool     // made by the claim loop, not for a new event
+	reserved []slot // one per reservation
+	refused  int    // reservations refused because the endpoint or account was full
+	claim    bool   // made by the claim loop, not for a new event
 }
+
+// slot is one reservation: an attempt to the endpoint of the account.
+type slot struct{ endpointID, accountID string }
 
 // NewHandoff starts a handoff for one store.EventCreate call. Pass
 // Params to the store, then call Done with the outcome.
@@ -32,9 +35,10 @@ func (h *Handoff) Params(now time.Time) *store.Handoff {
 	return &store.Handoff{Reserve: h.reserve, Until: now.Add(h.d.cfg.Lease)}
 }
 
-// reserve takes a worker and an endpoint slot, if free. It runs inside
-// the store's transaction: quick, and never calls the store.
-func (h *Handoff) reserve(endpointID string) bool {
+// reserve takes a worker, an endpoint slot and an account slot, if free.
+// It runs inside the store's transaction: quick, and never calls the
+// store.
+func (h *Handoff) reserve(endpointID, accountID string) bool {
 	d := h.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -46,14 +50,14 @@ func (h *Handoff) reserve(endpointID string) bool {
 		// instead of jumping ahead (first come, first served).
 		return false
 	}
-	if d.inflight[endpointID] >= d.cfg.EndpointConcurrency {
+	if d.inflight[endpointID] >= d.cfg.EndpointConcurrency || d.accounts[accountID] >= d.cfg.AccountConcurrency {
 		h.refused++
 		return false
 	}
 	d.busy++
-	d.inflight[endpointID]++
+	d.take(endpointID, accountID)
 	d.reservations++
-	h.reserved = append(h.reserved, endpointID)
+	h.reserved = append(h.reserved, slot{endpointID, accountID})
 	return true
 }
 
@@ -69,19 +73,17 @@ func (h *Handoff) Done(claims []*store.Claim, err error) {
 	}
 	d.mu.Lock()
 	// Reservations the store did not use (it failed) are given back.
-	used := make(map[string]int, len(claims))
+	used := make(map[slot]int, len(claims))
 	for _, c := range claims {
-		used[c.Delivery.EndpointID]++
+		used[slot{c.Delivery.EndpointID, c.Delivery.AccountID}]++
 	}
-	for _, id := range h.reserved {
-		if used[id] > 0 {
-			used[id]--
+	for _, sl := range h.reserved {
+		if used[sl] > 0 {
+			used[sl]--
 			continue
 		}
 		d.busy--
-		if d.inflight[id]--; d.inflight[id] <= 0 {
-			delete(d.inflight, id)
-		}
+		d.untake(sl.endpointID, sl.accountID)
 	}
 	d.mu.Unlock()
 	d.cfg.Metrics.InFlight.Add(float64(len(claims)))

@@ -190,9 +190,10 @@ type EventCreateParams struct {
 // transaction that creates them: the common path then needs no claim.
 type Handoff struct {
 	// Reserve is asked, inside the transaction, whether the caller takes a
-	// new delivery to the endpoint now. It must be quick and must not call
-	// the store. If EventCreate fails, every reservation it made is void.
-	Reserve func(endpointID string) bool
+	// new delivery to the endpoint (of the account) now. It must be quick
+	// and must not call the store. If EventCreate fails, every reservation
+	// it made is void.
+	Reserve func(endpointID, accountID string) bool
 	// Until is when the lease of the deliveries taken ends.
 	Until time.Time
 }
@@ -250,15 +251,20 @@ type DeliveryClaimParams struct {
 	LeaseUntil time.Time
 	Limit      int
 	// Reserve is asked, inside the transaction, before each delivery is
-	// leased: the caller takes a worker and an endpoint slot for it, or
-	// refuses (the endpoint is at its in-flight limit) and the delivery
+	// leased, with the delivery's endpoint and account: the caller takes a
+	// worker, an endpoint slot and an account slot for it, or refuses (the
+	// endpoint or the account is at its in-flight limit) and the delivery
 	// stays unclaimed. It must be quick and must not call the store. If
 	// DeliveryClaim fails, every reservation it made is void. Nil accepts
 	// everything.
-	Reserve func(endpointID string) bool
+	Reserve func(endpointID, accountID string) bool
 	// Full lists endpoints that are at their limit, so backends can skip
 	// them in the query instead of reading their rows.
 	Full []string
+	// FullAccounts lists accounts that are at their limit: backends skip
+	// the deliveries of all their endpoints in the query, so one account's
+	// deep due backlog is not read again on every claim.
+	FullAccounts []string
 }
 
 // Claim is a leased delivery with everything needed to attempt it.

@@ -18,10 +18,11 @@ import (
 //
 // One transaction of two round trips. The first reads up to 2×Limit due
 // deliveries of enabled endpoints in queue order, skipping the full
-// endpoints (p.Full) in the query and locking them FOR UPDATE SKIP LOCKED,
-// so that claimers on other nodes pass over them instead of waiting. Go
-// keeps those p.Reserve accepts (once an endpoint is refused, its other
-// rows are not offered), so one endpoint with a deep backlog cannot fill a
+// endpoints (p.Full) and the deliveries of full accounts (p.FullAccounts)
+// in the query and locking them FOR UPDATE SKIP LOCKED, so that claimers
+// on other nodes pass over them instead of waiting. Go keeps those
+// p.Reserve accepts (once an endpoint is refused, its other rows are not
+// offered), so one endpoint or account with a deep backlog cannot fill a
 // claim. The second leases the kept rows and returns them with their
 // event's body and their endpoint's URL and keys; the rows not kept are
 // unlocked at commit. The transaction is not run again once a delivery is
@@ -36,8 +37,8 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 	// look with one plain query before starting a transaction.
 	var due bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries
-		WHERE status = 'pending' AND next_attempt_at <= $1 AND endpoint_id <> ALL ($2))`,
-		ms(p.Now), strs(p.Full)).Scan(&due); err != nil {
+		WHERE status = 'pending' AND next_attempt_at <= $1 AND endpoint_id <> ALL ($2) AND account_id <> ALL ($3))`,
+		ms(p.Now), strs(p.Full), strs(p.FullAccounts)).Scan(&due); err != nil {
 		return nil, fmt.Errorf("look for due deliveries: %w", err)
 	}
 	if !due {
@@ -56,19 +57,19 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 	)
 	err := s.tx(ctx, true, func(t *txn) error {
 		picked, rows = nil, nil
-		type candidate struct{ id, endpointID string }
+		type candidate struct{ id, endpointID, accountID string }
 		var cands []candidate
 		// The endpoint check is a subquery per row, not a join, so that the
 		// plan stays a walk of the queue index in order that stops at the
 		// limit, however deep the backlog.
-		t.queue(`SELECT d.id, d.endpoint_id FROM deliveries d
-			WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.endpoint_id <> ALL ($2)
+		t.queue(`SELECT d.id, d.endpoint_id, d.account_id FROM deliveries d
+			WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.endpoint_id <> ALL ($2) AND d.account_id <> ALL ($3)
 			AND (SELECT e.enabled AND e.deleted_at IS NULL FROM endpoints e WHERE e.id = d.endpoint_id)
-			ORDER BY d.next_attempt_at LIMIT $3
-			FOR UPDATE OF d SKIP LOCKED`, ms(p.Now), strs(p.Full), 2*p.Limit).Query(func(r pgx.Rows) error {
+			ORDER BY d.next_attempt_at LIMIT $4
+			FOR UPDATE OF d SKIP LOCKED`, ms(p.Now), strs(p.Full), strs(p.FullAccounts), 2*p.Limit).Query(func(r pgx.Rows) error {
 			for r.Next() {
 				var c candidate
-				if err := r.Scan(&c.id, &c.endpointID); err != nil {
+				if err := r.Scan(&c.id, &c.endpointID, &c.accountID); err != nil {
 					return err
 				}
 				cands = append(cands, c)
@@ -86,7 +87,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if refused[c.endpointID] {
 				continue
 			}
-			if !t.reserve(p.Reserve, c.endpointID) {
+			if !t.reserve(p.Reserve, c.endpointID, c.accountID) {
 				refused[c.endpointID] = true
 				continue
 			}

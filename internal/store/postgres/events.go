@@ -187,7 +187,7 @@ func (t *txn) createEvent(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, [
 	for _, tg := range targets {
 		d := newDelivery(ev.ID, ev.AccountID, tg.id, hook.TriggerScheduled, ev.CreatedAt)
 		var dlease int64
-		if h != nil && t.reserve(h.Reserve, tg.id) {
+		if h != nil && t.reserve(h.Reserve, tg.id, ev.AccountID) {
 			var keys []hook.Key
 			if err := json.Unmarshal(tg.keys, &keys); err != nil {
 				return nil, nil, fmt.Errorf("endpoint %s keys: %w", tg.id, err)

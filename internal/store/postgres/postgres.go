@@ -202,11 +202,11 @@ type txn struct {
 
 // reserve asks the caller's reserve func about endpointID, inside the
 // transaction; the transaction is not run again after a reservation.
-func (t *txn) reserve(fn func(endpointID string) bool, endpointID string) bool {
+func (t *txn) reserve(fn func(endpointID, accountID string) bool, endpointID, accountID string) bool {
 	if fn == nil {
 		return true
 	}
-	ok := fn(endpointID)
+	ok := fn(endpointID, accountID)
 	t.final = t.final || ok
 	return ok
 }

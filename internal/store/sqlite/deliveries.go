@@ -252,26 +252,25 @@ func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error
 // DeliveryClaim implements store.Store.
 //
 // It walks the due part of the queue index in order, skipping endpoints
-// that are full (p.Full) inside the query, and leases what p.Reserve
-// accepts, so one endpoint with a deep backlog cannot fill a claim. A claimed delivery's next_attempt_at becomes the end
-// of its lease: if the claimer dies, the delivery falls due again then.
+// that are full (p.Full) and the endpoints of accounts that are full
+// (p.FullAccounts) inside the query, and leases what p.Reserve accepts, so
+// one endpoint or account with a deep backlog cannot fill a claim. A
+// claimed delivery's next_attempt_at becomes the end of its lease: if the
+// claimer dies, the delivery falls due again then.
 func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*store.Claim, error) {
 	// Most wake-ups find nothing due (new work was handed off): look on a
 	// reader first and take the writer only when there is something.
 	var due int
-	if len(p.Full) == 0 {
+	if len(p.Full) == 0 && len(p.FullAccounts) == 0 {
 		err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1)`,
 			ms(p.Now)).Scan(&due)
 		if err != nil {
 			return nil, fmt.Errorf("look for due deliveries: %w", err)
 		}
 	} else {
-		args := []any{ms(p.Now)}
-		for _, id := range p.Full {
-			args = append(args, id)
-		}
-		err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-			AND endpoint_id NOT IN (`+placeholders(len(p.Full))+`) LIMIT 1)`, args...).Scan(&due)
+		skip, args := claimSkip(p)
+		err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?`+
+			skip+` LIMIT 1)`, append([]any{ms(p.Now)}, args...)...).Scan(&due)
 		if err != nil {
 			return nil, fmt.Errorf("look for due deliveries: %w", err)
 		}
@@ -306,7 +305,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if e == nil || !e.Enabled {
 				continue // canceled with the disable; not claimable
 			}
-			if p.Reserve != nil && !p.Reserve(c.endpointID) {
+			if p.Reserve != nil && !p.Reserve(c.endpointID, e.AccountID) {
 				continue
 			}
 			endpoints[c.endpointID] = e
@@ -377,24 +376,43 @@ func prefixed(prefix, columns string) string {
 
 type candidate struct{ id, endpointID string }
 
-// claimCandidates reads due deliveries in queue order, a few more than
-// asked for so that per-endpoint capacity can be applied.
-func (w *wtx) claimCandidates(p *store.DeliveryClaimParams) ([]candidate, error) {
-	q := `SELECT id, endpoint_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?`
-	args := []any{ms(p.Now)}
+// claimSkip is the condition, and its arguments, that leaves out the due
+// deliveries of full endpoints and full accounts. An account's endpoints
+// are looked up once per statement (endpoints_account), so the walk of
+// deliveries_due stays on the index: it never reads a skipped row.
+func claimSkip(p *store.DeliveryClaimParams) (string, []any) {
+	var (
+		q    string
+		args []any
+	)
 	if len(p.Full) > 0 {
 		q += ` AND endpoint_id NOT IN (` + placeholders(len(p.Full)) + `)`
 		for _, id := range p.Full {
 			args = append(args, id)
 		}
 	}
-	q += ` ORDER BY next_attempt_at LIMIT ?`
-	args = append(args, 2*p.Limit)
+	if len(p.FullAccounts) > 0 {
+		q += ` AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE account_id IN (` + placeholders(len(p.FullAccounts)) +
+			`) AND deleted_at IS NULL)`
+		for _, id := range p.FullAccounts {
+			args = append(args, id)
+		}
+	}
+	return q, args
+}
+
+// claimCandidates reads due deliveries in queue order, a few more than
+// asked for so that per-endpoint and per-account capacity can be applied.
+func (w *wtx) claimCandidates(p *store.DeliveryClaimParams) ([]candidate, error) {
+	skip, skipArgs := claimSkip(p)
+	q := `SELECT id, endpoint_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?` + skip +
+		` ORDER BY next_attempt_at LIMIT ?`
+	args := append(append([]any{ms(p.Now)}, skipArgs...), 2*p.Limit)
 	var (
 		rows *sql.Rows
 		err  error
 	)
-	if len(p.Full) == 0 {
+	if skip == "" {
 		rows, err = w.query(q, args...) // the common case: one prepared statement
 	} else {
 		rows, err = w.s.wconn.QueryContext(w.ctx, q, args...)

@@ -112,7 +112,7 @@ func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*sto
 		}
 		d := newDelivery(ev, e.ID, hook.TriggerScheduled, ev.CreatedAt)
 		var dlease int64
-		if h != nil && h.Reserve(e.ID) {
+		if h != nil && h.Reserve(e.ID, ev.AccountID) {
 			if lease == 0 {
 				lease = newLease()
 			}

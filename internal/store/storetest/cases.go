@@ -400,7 +400,7 @@ func testClaimCapacity(t *testing.T, b *bundle) {
 	late := b.event(t, a, "sms.received", t0.Add(time.Second))
 	now := t0.Add(time.Minute)
 	reserved := map[string]int{}
-	reserve := func(id string) bool {
+	reserve := func(id, _ string) bool {
 		if id == busy.ID && reserved[id] >= 3 {
 			return false
 		}
@@ -424,12 +424,85 @@ func testClaimCapacity(t *testing.T, b *bundle) {
 	// With the busy endpoint full, the quiet one's late delivery is reached
 	// past the busy one's backlog.
 	cl, err = b.s.DeliveryClaim(b.ctx, &store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1,
-		Full: []string{busy.ID}, Reserve: func(id string) bool { return id != busy.ID }})
+		Full: []string{busy.ID}, Reserve: func(id, _ string) bool { return id != busy.ID }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if per[quiet.ID] == 0 && (len(cl) != 1 || cl[0].Delivery.ID != late.Deliveries[0].ID) {
 		t.Errorf("with the busy endpoint full, claimed %v; want the quiet endpoint's delivery", ids(cl, func(c *store.Claim) string { return c.Delivery.EndpointID }))
+	}
+}
+
+// One account's deep backlog over several endpoints: Reserve is told each
+// delivery's account, so the caller can cap the account; once the account
+// is full (FullAccounts) its rows are skipped in the query, never offered
+// again, and another account's later delivery is reached past them.
+func testClaimAccountCapacity(t *testing.T, b *bundle) {
+	hostile, calm := b.account(t), b.account(t)
+	accountOf := map[string]string{}
+	for range 3 {
+		e := b.endpoint(t, hostile)
+		accountOf[e.ID] = hostile.ID
+	}
+	quiet := b.endpoint(t, calm)
+	accountOf[quiet.ID] = calm.ID
+	for i := range 20 { // 60 due deliveries, all older than calm's one
+		b.event(t, hostile, "call.received", t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	late := b.event(t, calm, "call.received", t0.Add(time.Second))
+	now := t0.Add(time.Minute)
+
+	const capacity = 4
+	perAccount := map[string]int{}
+	asked := map[string]int{}
+	reserve := func(endpointID, accountID string) bool {
+		if want := accountOf[endpointID]; accountID != want {
+			t.Errorf("Reserve(%s, %s): the endpoint belongs to account %s", endpointID, accountID, want)
+		}
+		asked[accountID]++
+		if perAccount[accountID] >= capacity {
+			return false
+		}
+		perAccount[accountID]++
+		return true
+	}
+	cl, err := b.s.DeliveryClaim(b.ctx, &store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10, Reserve: reserve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, c := range cl {
+		got[c.Delivery.AccountID]++
+	}
+	if got[hostile.ID] != capacity || len(cl) != perAccount[hostile.ID]+perAccount[calm.ID] {
+		t.Errorf("claimed %d of the full account (%d in all, %d reserved); want its capacity %d, each claim reserved once",
+			got[hostile.ID], len(cl), perAccount[hostile.ID]+perAccount[calm.ID], capacity)
+	}
+
+	// The account is full: its 56 remaining due rows are left out of the
+	// query (Reserve is never asked about them), and calm's late delivery
+	// is claimed although 2×Limit of hostile's rows lie before it.
+	clear(asked)
+	cl, err = b.s.DeliveryClaim(b.ctx, &store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1,
+		FullAccounts: []string{hostile.ID}, Reserve: reserve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked[hostile.ID] != 0 {
+		t.Errorf("Reserve was asked %d times about deliveries of a full account; want them skipped in the query", asked[hostile.ID])
+	}
+	if got[calm.ID] == 0 && (len(cl) != 1 || cl[0].Delivery.ID != late.Deliveries[0].ID) {
+		t.Errorf("with the hostile account full, claimed %v; want the other account's delivery %s",
+			ids(cl, func(c *store.Claim) string { return c.Delivery.ID }), late.Deliveries[0].ID)
+	}
+	if cl := b.claim(t, now, 100); len(cl) != 20*3-capacity {
+		t.Errorf("after the account limit, %d still claimable; want the %d left of the full account", len(cl), 20*3-capacity)
+	}
+
+	// Full endpoints and full accounts together: nothing else is due.
+	if cl, err := b.s.DeliveryClaim(b.ctx, &store.DeliveryClaimParams{Now: now.Add(2 * time.Minute), LeaseUntil: now.Add(3 * time.Minute),
+		Limit: 10, Full: []string{quiet.ID}, FullAccounts: []string{hostile.ID}}); err != nil || len(cl) != 0 {
+		t.Errorf("with every account full, claimed %d (err %v); want none", len(cl), err)
 	}
 }
 
@@ -889,7 +962,10 @@ func testEventHandoff(t *testing.T, b *bundle) {
 	var asked []string
 	until := t0.Add(30 * time.Second)
 	res, err := b.s.EventCreate(b.ctx, &store.EventCreateParams{Event: newEvent(a, "call.received", t0),
-		Handoff: &store.Handoff{Until: until, Reserve: func(id string) bool {
+		Handoff: &store.Handoff{Until: until, Reserve: func(id, account string) bool {
+			if account != a.ID {
+				t.Errorf("Reserve(%s, %s): want the event's account %s", id, account, a.ID)
+			}
 			asked = append(asked, id)
 			return id == taken.ID
 		}}})
@@ -913,7 +989,7 @@ func testEventHandoff(t *testing.T, b *bundle) {
 	wantStatus(t, b, c.Delivery.ID, hook.StatusSucceeded)
 	// Had the caller died, the lease would end and the delivery be due.
 	r2, _ := b.s.EventCreate(b.ctx, &store.EventCreateParams{Event: newEvent(a, "sms.received", t0),
-		Handoff: &store.Handoff{Until: until, Reserve: func(id string) bool { return id == taken.ID }}})
+		Handoff: &store.Handoff{Until: until, Reserve: func(id, _ string) bool { return id == taken.ID }}})
 	if cl := b.claim(t, until.Add(-time.Millisecond), 10); containsID(cl, r2.Claims[0].Delivery.ID) {
 		t.Errorf("handed-off delivery claimed before its lease ended")
 	}

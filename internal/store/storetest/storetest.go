@@ -40,6 +40,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"ClaimLeases", testClaimLeases},
 		{"EventHandoff", testEventHandoff},
 		{"ClaimCapacity", testClaimCapacity},
+		{"ClaimAccountCapacity", testClaimAccountCapacity},
 		{"CompleteSuccessAndRetry", testCompleteSuccessAndRetry},
 		{"CompleteAutoDisable", testCompleteAutoDisable},
 		{"CompleteGone", testCompleteGone},

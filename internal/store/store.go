@@ -125,6 +125,8 @@ type Store interface {
 	// deliveries and their attempts; finished operator messages older than
 	// p.Before; idempotency keys older than p.IdempotencyBefore.
 	Prune(ctx context.Context, p *PruneParams) (*PruneResult, error)
+
+	KeyStore // keys.go
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

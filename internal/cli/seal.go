@@ -63,7 +63,10 @@ func runSeal(ctx context.Context, args []string, env Env) error {
 // replaced (see service.ResealKeys).
 func resealAtStart(ctx context.Context, st store.Store, sealer service.KeySealer, log *slog.Logger) error {
 	rep, err := service.ResealKeys(ctx, st, sealer, false)
-	if err != nil {
+	if errors.Is(err, service.ErrScrub) {
+		// The keys are sealed and usable: serve, and say what is left.
+		log.Warn("run hookd seal to remove the replaced keys from the database files", slog.Any("error", err))
+	} else if err != nil {
 		return fmt.Errorf("seal stored keys: %w", err)
 	}
 	if rep.Changed > 0 {

@@ -33,6 +33,10 @@ type ResealReport struct {
 	Scrubbed   bool // Scrub ran
 }
 
+// ErrScrub wraps a failure of the scrub that follows a reseal: the keys
+// are sealed, but what they replaced may still be in the database's files.
+var ErrScrub = errors.New("keys sealed, but the old values may remain in the database files")
+
 // resealBatch is how many endpoints one transaction re-seals.
 const resealBatch = 200
 
@@ -102,7 +106,7 @@ func ResealKeys(ctx context.Context, st store.Store, sealer KeySealer, rewrite b
 	slices.Sort(rep.Unreadable)
 	if rep.Changed > 0 || rewrite {
 		if err := st.Scrub(ctx, &store.ScrubParams{Rewrite: rewrite}); err != nil {
-			return rep, err
+			return rep, fmt.Errorf("%w: %w", ErrScrub, err)
 		}
 		rep.Scrubbed = true
 	}

@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -128,4 +130,53 @@ func TestOpenAfterClose(t *testing.T) {
 			t.Errorf("stat %s.lock: %v, want no lock file", path, err)
 		}
 	}
+}
+
+// TestOpenLockAcrossProcesses: a second process opening the database
+// through a symbolic link (the spelling that once got past the lock) or a
+// relative path is refused while the first holds it, and gets it once the
+// first closes.
+func TestOpenLockAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hookd.db")
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(path, link); err != nil {
+		t.Skipf("cannot make a symbolic link here: %v", err)
+	}
+	child := func(p string) (string, error) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "HOOKD_LOCK_HELPER_DB="+p)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	s := mustOpen(t, path)
+	seed(t, s, 1)
+	for _, p := range []string{link, path} {
+		out, err := child(p)
+		if err == nil || !strings.Contains(out, "in use by another hookd process") {
+			t.Errorf("second process opening %s while the first holds it: %v, output %q; want it refused as in use", p, err, out)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := child(link); err != nil {
+		t.Errorf("second process opening %s after the first closed: %v, output %q", link, err, out)
+	}
+}
+
+// TestLockHelperProcess is the second process of
+// TestOpenLockAcrossProcesses; it does nothing in a normal run.
+func TestLockHelperProcess(t *testing.T) {
+	p := os.Getenv("HOOKD_LOCK_HELPER_DB")
+	if p == "" {
+		return
+	}
+	s, err := sqlite.Open(context.Background(), p, sqlite.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	s.Close()
 }

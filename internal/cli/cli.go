@@ -1,5 +1,5 @@
-// Package cli is hookd's command line: serve, migrate, listen, send and
-// version (SPEC §7). It parses flags and the environment, builds the
+// Package cli is hookd's command line: serve, migrate, seal, listen, send
+// and version (SPEC §7). It parses flags and the environment, builds the
 // components with their dependencies, and runs them.
 package cli
 
@@ -35,6 +35,7 @@ const usage = `hookd delivers webhooks: signed, retried, logged.
 Usage:
   hookd serve   [flags]   run the API and the delivery engine
   hookd migrate [flags]   create or upgrade the database schema, then exit
+  hookd seal    [flags]   re-seal stored signing keys under the first --secret-key and scrub the old ones
   hookd listen  [flags]   a local receiver that verifies and prints webhooks
   hookd send    [flags]   submit an event (producer CLI)
   hookd backup  [flags] DEST   copy the SQLite database, also while serving
@@ -56,6 +57,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = runServe(ctx, args[1:], env)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], env)
+	case "seal":
+		err = runSeal(ctx, args[1:], env)
 	case "listen":
 		err = runListen(ctx, args[1:], env)
 	case "send":

@@ -152,6 +152,9 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if err != nil {
 		return nil, err
 	}
+	if err := resealAtStart(ctx, n.store, sealer, opts.Logger); err != nil {
+		return nil, err
+	}
 	dcfg := delivery.Config{
 		Store:   n.store,
 		Sender:  sender,

@@ -6,7 +6,9 @@
 // which key sealed a value, so a wrong or missing key is reported as such
 // instead of as corrupt data. Values without the "enc:" prefix are
 // plaintext (keys stored before a secret key was configured) and open as
-// they are; they are sealed when the endpoint's key is next rotated.
+// they are. hookd serve seals them, and re-seals values sealed by an
+// older key of the list, at start (see Box.Reseal); hookd seal does it
+// on demand.
 package secretbox
 
 import (
@@ -142,6 +144,30 @@ func open(b *Box, stored string) (string, error) {
 	}
 	return "", ErrWrongKey
 }
+
+// Reseal returns stored sealed under the Box's first key: a plaintext
+// value, or one sealed by another key the Box holds, is sealed anew
+// (changed true); one already sealed by the first key is returned as is.
+// A value sealed by a key the Box does not hold fails with ErrWrongKey.
+func (b *Box) Reseal(stored string) (out string, changed bool, err error) {
+	if rest, ok := strings.CutPrefix(stored, prefix); ok {
+		if id, _, _ := strings.Cut(rest, ":"); id == b.keys[0].id {
+			return stored, false, nil
+		}
+	}
+	plain, err := b.Open(stored)
+	if err != nil {
+		return "", false, err
+	}
+	out, err = b.Seal(plain)
+	if err != nil {
+		return "", false, err
+	}
+	return out, true, nil
+}
+
+// KeyID returns the id of the Box's first key, as sealed values name it.
+func (b *Box) KeyID() string { return b.keys[0].id }
 
 // Plain is the key sealer of a hookd without --secret-key: keys are
 // stored as they are, and a sealed value (from a run with a key) cannot

@@ -71,3 +71,49 @@ func TestParseKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestReseal(t *testing.T) {
+	t.Parallel()
+	k1, k2, k3 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	old, _ := New(k1)
+	underOld, _ := old.Seal(secret)
+	b, _ := New(k2, k1) // k2 seals, k1 opens
+	underNew, _ := b.Seal(secret)
+
+	for _, tt := range []struct {
+		name, stored string
+		changed      bool
+	}{
+		{"plaintext", secret, true},
+		{"sealed by an older key", underOld, true},
+		{"sealed by the first key", underNew, false},
+	} {
+		got, changed, err := b.Reseal(tt.stored)
+		if err != nil {
+			t.Fatalf("%s: Reseal: %v", tt.name, err)
+		}
+		if changed != tt.changed {
+			t.Errorf("%s: Reseal changed = %v, want %v", tt.name, changed, tt.changed)
+		}
+		if !strings.HasPrefix(got, "enc:v1:"+b.KeyID()+":") {
+			t.Errorf("%s: Reseal = %q, want it sealed by key %s", tt.name, got, b.KeyID())
+		}
+		if !tt.changed && got != tt.stored {
+			t.Errorf("%s: Reseal rewrote a value sealed by the first key", tt.name)
+		}
+		if plain, err := b.Open(got); err != nil || plain != secret {
+			t.Errorf("%s: Open(Reseal) = %q, %v; want the secret", tt.name, plain, err)
+		}
+		// Only the first key is needed from now on.
+		only, _ := New(k2)
+		if plain, err := only.Open(got); err != nil || plain != secret {
+			t.Errorf("%s: Open with the first key alone = %q, %v", tt.name, plain, err)
+		}
+	}
+	stranger, _ := New(k3)
+	underOther, _ := stranger.Seal(secret)
+	if _, _, err := b.Reseal(underOther); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("Reseal of a value sealed by a key not held: err = %v, want ErrWrongKey", err)
+	}
+}

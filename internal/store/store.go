@@ -135,6 +135,7 @@ type Store interface {
 
 	// Portal holds what the web UI adds (portal.go).
 	Portal
+	KeyStore // keys.go
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

@@ -11,8 +11,12 @@
 // delivery tolerates (a lost claim or result means the attempt is made again).
 //
 // SQLite allows one process per database here: Open takes an exclusive lock
-// on a file beside the database, and releases every lease left by an earlier
-// process at start, since no other process can hold one.
+// that follows the file, whatever the path that names it (see dbFiles), and
+// releases every lease left by an earlier process at start, since no other
+// process can hold one. The database, its WAL and shared-memory files are
+// created 0600 (their directory 0700) whatever the umask, and the writer
+// zeroes what it deletes within a page (secure_delete=FAST; ON while keys
+// are re-sealed, see EndpointKeysReseal and Scrub).
 package sqlite
 
 import (
@@ -21,15 +25,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hookd/hookd/internal/store"
@@ -45,8 +48,8 @@ const maxBatch = 512
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	path    string
-	lock    *os.File
+	path    string // resolved: what SQLite opens
+	lock    io.Closer
 	rdb     *sql.DB // readers
 	cdb     *sql.DB // the checkpointer
 	wdb     *sql.DB // the writer's pool of one
@@ -88,15 +91,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create database directory: %w", err)
-	}
-	lock, err := lockFile(path + ".lock")
+	real, lock, err := dbFiles(path)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{
-		path:    path,
+		path:    real,
 		lock:    lock,
 		wstmts:  make(map[string]*sql.Stmt),
 		ops:     make(chan *writeOp, maxBatch),
@@ -116,21 +116,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("database %s is in use by another hookd process", strings.TrimSuffix(path, ".lock"))
-		}
-		return nil, fmt.Errorf("lock database: %w", err)
-	}
-	return f, nil
-}
-
 func (s *Store) open(ctx context.Context, opts Options) error {
 	base := "file:" + s.path + "?_journal_mode=WAL&_synchronous=NORMAL"
 	const wait = "&_busy_timeout=10000"
@@ -138,7 +123,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	// The writer does not checkpoint the WAL itself (wal_autocheckpoint
 	// 0): a background connection does, so that copying pages back into
 	// the database never stalls a commit.
-	s.wdb, err = sql.Open("sqlite", base+wait+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
+	s.wdb, err = sql.Open("sqlite", base+wait+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=secure_delete(FAST)")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -153,7 +138,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	// No other process can hold a lease (see lockFile): whatever an
+	// No other process can hold a lease (see dbFiles): whatever an
 	// earlier process had claimed is due again now. A lease already over
 	// is due anyway, so only the future end of the due index is read,
 	// however large the backlog.

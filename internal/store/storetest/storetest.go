@@ -33,6 +33,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EndpointReenable", testEndpointReenable},
 		{"EndpointDelete", testEndpointDelete},
 		{"EndpointRotateKey", testEndpointRotateKey},
+		{"EndpointKeysReseal", testEndpointKeysReseal},
 		{"EventFanOut", testEventFanOut},
 		{"EventIdempotency", testEventIdempotency},
 		{"EventCreateConcurrent", testEventCreateConcurrent},

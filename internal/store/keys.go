@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+
+	"github.com/hookd/hookd/internal/hook"
+)
+
+// KeyStore is the part of the contract that re-seals signing keys at rest
+// (hookd serve at start, hookd seal) and scrubs what they replaced.
+type KeyStore interface {
+	// EndpointKeysReseal passes the keys of up to p.Limit endpoints with
+	// ids after p.After, in id order and deleted ones included, to
+	// p.Reseal inside one transaction, and stores the keys it returns for
+	// those it reports changed. What an endpoint's keys were replaced with
+	// is zeroed where the backend can (SQLite: secure_delete).
+	EndpointKeysReseal(ctx context.Context, p *EndpointKeysResealParams) (*EndpointKeysResealResult, error)
+	// Scrub removes from the database's files what earlier writes replaced
+	// or deleted, as far as the backend can: SQLite checkpoints its WAL
+	// and truncates it (and, with p.Rewrite, VACUUMs the database first,
+	// which also clears pages freed long ago); PostgreSQL, with p.Rewrite,
+	// rewrites the endpoints table (VACUUM FULL), dropping old row
+	// versions, and without it does nothing.
+	Scrub(ctx context.Context, p *ScrubParams) error
+}
+
+// EndpointKeysResealParams asks for one batch of EndpointKeysReseal.
+type EndpointKeysResealParams struct {
+	After string // an endpoint id; empty for the first batch
+	Limit int
+	// Reseal returns the keys to store for an endpoint, and whether they
+	// differ from keys. It runs inside the transaction: it must be quick
+	// and must not call the store. An error fails the whole batch.
+	Reseal func(endpointID string, keys []hook.Key) (out []hook.Key, changed bool, err error)
+}
+
+// EndpointKeysResealResult is the outcome of one batch.
+type EndpointKeysResealResult struct {
+	// Last is the id of the last endpoint seen; empty when there was none
+	// (the last batch).
+	Last    string
+	Seen    int // endpoints passed to Reseal
+	Changed int // endpoints whose keys were rewritten
+}
+
+// ScrubParams tunes Scrub.
+type ScrubParams struct {
+	// Rewrite rebuilds storage rather than only flushing logs: slower and,
+	// on PostgreSQL, locks the endpoints table while it runs.
+	Rewrite bool
+}

@@ -1,0 +1,48 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// lockDB takes an exclusive flock on a lock file beside the database's
+// resolved path. Unlike on Linux it cannot lock the database file
+// itself: on the BSDs (macOS included) flock and the fcntl locks SQLite
+// takes are one mechanism and would conflict. Every spelling of the path
+// resolves to the same name, and links (called by dbFiles) refuses a
+// database with a second hard link, so no other name can bypass it.
+func lockDB(_ *os.File, real string) (io.Closer, error) {
+	f, err := os.OpenFile(real+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errInUse
+		}
+		return nil, err
+	}
+	if err := narrow(real + ".lock"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// links returns how many hard links the file has.
+func links(f *os.File) (int, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Nlink), nil
+	}
+	return 1, nil
+}

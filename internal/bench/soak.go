@@ -23,7 +23,7 @@ import (
 var soakKinds = []hostile.Kind{
 	hostile.SwitchHold, hostile.HugeHeaders, hostile.Hang, hostile.EndlessBody,
 	hostile.TrickleHeaders, hostile.InfoHold, hostile.Reset, hostile.CloseBody,
-	hostile.CloseHeaders, hostile.GarbageStatus, hostile.WrongNameTLS, hostile.ExpiredTLS,
+	hostile.CloseHeaders, hostile.GarbageStatus, hostile.WrongNameTLS, hostile.ExpiredTLS, hostile.FloodBody,
 	hostile.Redirect307, hostile.Redirect301, hostile.Redirect302, hostile.BinaryBody,
 	hostile.BadUTF8Header,
 }

@@ -30,10 +30,11 @@ const (
 	TrickleHeaders Kind = "trickle-headers" // writes the status line and headers one byte at a time, forever
 	InfoHold       Kind = "info-hold"       // answers 100 Continue and 103 Early Hints, then holds
 	SwitchHold     Kind = "switch-hold"     // answers 101 Switching Protocols, then holds the connection
-	EndlessBody    Kind = "endless-body"    // 200 then a body that never ends
+	EndlessBody    Kind = "endless-body"    // 200 then a body that never ends, 64 bytes per interval
+	FloodBody      Kind = "flood-body"      // 200 then a body that never ends, as fast as the client reads
 	CloseHeaders   Kind = "close-headers"   // closes in the middle of the headers
 	CloseBody      Kind = "close-body"      // 200 with Content-Length 1000, closes after 10 bytes
-	HugeHeaders    Kind = "huge-headers"    // 200 with 1 MiB of headers
+	HugeHeaders    Kind = "huge-headers"    // 200 with 1 MiB of headers (Options.HeaderBytes)
 	Redirect301    Kind = "redirect-301"    // 301 with a Location
 	Redirect302    Kind = "redirect-302"    // 302 with a Location
 	Redirect307    Kind = "redirect-307"    // 307 with a Location
@@ -47,7 +48,7 @@ const (
 
 // Kinds lists every kind.
 var Kinds = []Kind{
-	Hang, TrickleHeaders, InfoHold, SwitchHold, EndlessBody, CloseHeaders, CloseBody,
+	Hang, TrickleHeaders, InfoHold, SwitchHold, EndlessBody, FloodBody, CloseHeaders, CloseBody,
 	HugeHeaders, Redirect301, Redirect302, Redirect307, Reset, WrongNameTLS, ExpiredTLS,
 	GarbageStatus, BinaryBody, BadUTF8Header,
 }
@@ -67,6 +68,8 @@ type Options struct {
 	// Interval is the pause between trickled bytes or endless body
 	// chunks; default 100ms.
 	Interval time.Duration
+	// HeaderBytes is how much HugeHeaders sends; default 1 MiB.
+	HeaderBytes int
 	// TLS serves every kind over TLS with a certificate from CA (always on
 	// for the TLS kinds).
 	TLS bool
@@ -96,6 +99,9 @@ type Server struct {
 func Start(k Kind, opts Options) (*Server, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = 100 * time.Millisecond
+	}
+	if opts.HeaderBytes <= 0 {
+		opts.HeaderBytes = 1 << 20
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -249,9 +255,20 @@ func (s *Server) answer(c net.Conn, br *bufio.Reader) bool {
 		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"); err != nil {
 			return false
 		}
-		chunk := []byte(strings.Repeat("endless ", 512))
+		// 64 bytes per interval: 64 KiB takes 1,024 intervals.
+		chunk := []byte(strings.Repeat("endless ", 8))
 		for {
 			if _, err := c.Write(chunk); err != nil || !s.pause() {
+				return false
+			}
+		}
+	case FloodBody:
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"); err != nil {
+			return false
+		}
+		chunk := []byte(strings.Repeat("flood ", 5000))
+		for {
+			if _, err := c.Write(chunk); err != nil {
 				return false
 			}
 		}
@@ -263,7 +280,7 @@ func (s *Server) answer(c net.Conn, br *bufio.Reader) bool {
 		var b strings.Builder
 		b.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
 		line := "X-Huge-%04d: " + strings.Repeat("h", 1000) + "\r\n"
-		for i := 0; b.Len() < 1<<20; i++ {
+		for i := 0; b.Len() < s.opts.HeaderBytes; i++ {
 			fmt.Fprintf(&b, line, i)
 		}
 		b.WriteString("\r\nok")

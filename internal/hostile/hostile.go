@@ -119,6 +119,7 @@ func Start(k Kind, opts Options) (*Server, error) {
 		scheme = "https"
 	}
 	s := &Server{kind: k, opts: opts, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+
 	s.url = scheme + "://" + ln.Addr().String() + "/hooks"
 	s.wg.Add(1)
 	go s.accept()
@@ -277,14 +278,18 @@ func (s *Server) answer(c net.Conn, br *bufio.Reader) bool {
 	case CloseBody:
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n0123456789")
 	case HugeHeaders:
-		var b strings.Builder
-		b.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
-		line := "X-Huge-%04d: " + strings.Repeat("h", 1000) + "\r\n"
-		for i := 0; b.Len() < s.opts.HeaderBytes; i++ {
-			fmt.Fprintf(&b, line, i)
+		// The same 64 KiB of header lines again and again: the server
+		// allocates nothing per answer, so that what is measured is the
+		// client's memory.
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"); err != nil {
+			return false
 		}
-		b.WriteString("\r\nok")
-		_, err := io.WriteString(c, b.String())
+		for n := 0; n < s.opts.HeaderBytes; n += len(hugeLines) {
+			if _, err := c.Write(hugeLines); err != nil {
+				return false
+			}
+		}
+		_, err := io.WriteString(c, "\r\nok")
 		return err == nil
 	case Redirect301, Redirect302, Redirect307:
 		code := map[Kind]int{Redirect301: 301, Redirect302: 302, Redirect307: 307}[s.kind]
@@ -314,6 +319,9 @@ func (s *Server) answer(c net.Conn, br *bufio.Reader) bool {
 	}
 	return false
 }
+
+// hugeLines is 64 KiB of header lines, 64 lines of 1 KiB.
+var hugeLines = []byte(strings.Repeat("X-Huge: "+strings.Repeat("h", 1014)+"\r\n", 64))
 
 // pause waits one interval; false when the server closes.
 func (s *Server) pause() bool {

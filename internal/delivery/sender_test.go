@@ -153,3 +153,23 @@ func TestSenderHostile(t *testing.T) {
 		})
 	}
 }
+
+func TestHintHostile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		o    Outcome
+		want string
+	}{
+		{Outcome{Code: "http_status", StatusCode: 101, Error: "http_status: 101 Switching Protocols, an informational status is not an answer; the connection was closed"},
+			"The endpoint answered 101 Switching Protocols: hookd does not switch protocols; return a 2xx status once the event is received."},
+		{Outcome{Code: "connect", Error: "connect: the response headers exceed 64 KiB"},
+			"The endpoint answered, but the response headers exceed 64 KiB: send smaller response headers."},
+		{Outcome{Code: "connect", Error: "connect: connection refused"},
+			"Could not connect (connection refused): is your server running and publicly reachable?"},
+	}
+	for _, tt := range tests {
+		if got := Hint(&tt.o, 5*time.Second); got != tt.want {
+			t.Errorf("Hint(%q) = %q, want %q", tt.o.Error, got, tt.want)
+		}
+	}
+}

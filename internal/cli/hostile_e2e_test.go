@@ -1,11 +1,15 @@
 package cli_test
 
 import (
+	"context"
+	"encoding/pem"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -318,4 +322,74 @@ func openFDs(t *testing.T) int {
 		t.Skipf("counting open files needs /proc: %v", err)
 	}
 	return len(fds)
+}
+
+// TestHostileSIGTERM: a hookd process whose attempts are held by hostile
+// receivers (a 101 upgrade, a receiver that never answers) exits on
+// SIGTERM within the attempt timeout and a margin, not when the receivers
+// let go.
+func TestHostileSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a hookd process")
+	}
+	t.Parallel()
+	ca, err := hostile.CA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 2 * time.Second
+	p := startProcess(t, []string{"SSL_CERT_FILE=" + caFile}, "--data-dir", t.TempDir(), "--admin-token", adminToken,
+		"--allow-private-targets", "--attempt-timeout", timeout.String(), "--lease", "5s", "--disable-after", "0", "--rate-limit", "0")
+	ctx := context.Background()
+	admin, _ := client.New(p.url, adminToken)
+	acc, err := admin.CreateAccount(ctx, "Held")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hang *hostile.Server
+	for _, k := range []hostile.Kind{hostile.SwitchHold, hostile.Hang} {
+		srv, err := hostile.Start(k, hostile.Options{TLS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		if _, err := admin.CreateEndpoint(ctx, client.CreateEndpointParams{AccountID: acc.ID, URL: srv.URL(), EventTypes: []string{"*"}}); err != nil {
+			t.Fatal(err)
+		}
+		if k == hostile.Hang {
+			hang = srv
+		}
+	}
+	for range 10 {
+		if _, err := admin.SubmitEvent(ctx, client.SubmitEventParams{AccountID: acc.ID, Event: "sms.received", Data: example("sms.received")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Attempts are in flight once the receiver that never answers holds
+	// connections.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, open := hang.Accepted(); open >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt reached the hanging receiver in 20s")
+		}
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The attempts end at the timeout; the rest is the shutdown itself on
+	// a loaded machine.
+	limit := timeout + 8*time.Second
+	select {
+	case <-p.done:
+		t.Logf("hookd exited %v after SIGTERM (attempt timeout %v)", time.Since(start).Round(time.Millisecond), timeout)
+	case <-time.After(limit):
+		t.Fatalf("hookd still running %v after SIGTERM, attempt timeout %v", limit, timeout)
+	}
 }

@@ -269,33 +269,34 @@ func TestHostileConnectionTestsLeakNothing(t *testing.T) {
 			t.Errorf("a connection test took %d ms, attempt timeout 1s", res.DurationMS)
 		}
 	}
-	// Warm up (pools, the store's connections), then the baseline.
-	for _, id := range eps {
-		test(id)
+	const calls, workers = 200, 20
+	run := func(n int) {
+		var wg sync.WaitGroup
+		next := make(chan string)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range next {
+					test(id)
+				}
+			}()
+		}
+		for i := range n {
+			next <- eps[i%len(eps)]
+		}
+		close(next)
+		wg.Wait()
 	}
 	settle := func() (int, int) {
 		tr.CloseIdleConnections()
 		return runtime.NumGoroutine(), openFDs(t)
 	}
+	// Warm up at the same concurrency (the store's connection pool grows
+	// to it and keeps idle connections), then the baseline.
+	run(workers)
 	g0, f0 := settle()
-
-	const calls, workers = 200, 20
-	var wg sync.WaitGroup
-	next := make(chan string)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range next {
-				test(id)
-			}
-		}()
-	}
-	for i := range calls {
-		next <- eps[i%len(eps)]
-	}
-	close(next)
-	wg.Wait()
+	run(calls)
 
 	// Connections close asynchronously: give them a few seconds.
 	const tolerance = 15

@@ -92,8 +92,9 @@ const hostileEvents = 3
 func runHostileMatrix(t *testing.T, b *bundle) {
 	timeout := b.cfg.AttemptTimeout
 	// A loaded machine (two cores, -race, other tests) is slow to schedule
-	// the goroutine that ends an attempt; the margin is generous.
-	maxDuration := timeout + time.Second
+	// the goroutine that ends an attempt; the margin is generous (before
+	// the fix, a 101 attempt lasted as long as the receiver held on).
+	maxDuration := timeout + 2*time.Second
 	for _, tc := range hostileMatrix {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			t.Parallel()
@@ -265,7 +266,8 @@ func TestHostileConnectionTestsLeakNothing(t *testing.T) {
 			t.Errorf("TestEndpoint: %v", err)
 			return
 		}
-		if res.DurationMS > (2 * time.Second).Milliseconds() {
+		// Generous: what is checked here is what is left behind.
+		if res.DurationMS > (4 * time.Second).Milliseconds() {
 			t.Errorf("a connection test took %d ms, attempt timeout 1s", res.DurationMS)
 		}
 	}

@@ -75,7 +75,9 @@ func TestKeepBody(t *testing.T) {
 // plus a margin, and leaves no connection behind.
 func TestSenderHostile(t *testing.T) {
 	t.Parallel()
-	const timeout = time.Second
+	// Long enough for a TLS handshake on a loaded machine (2 cores, -race,
+	// other tests).
+	const timeout = 2 * time.Second
 	pool, err := hostile.CertPool()
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +91,11 @@ func TestSenderHostile(t *testing.T) {
 		status int
 		err    string // the recorded error, or its start when it ends with *
 	}{
-		{hostile.Hang, 0, "timeout: no complete response within 1s"},
-		{hostile.TrickleHeaders, 0, "timeout: no complete response within 1s"},
-		{hostile.InfoHold, 0, "timeout: no complete response within 1s"},
+		{hostile.Hang, 0, "timeout: no complete response within 2s"},
+		{hostile.TrickleHeaders, 0, "timeout: no complete response within 2s"},
+		{hostile.InfoHold, 0, "timeout: no complete response within 2s"},
 		{hostile.SwitchHold, 101, "http_status: 101 Switching Protocols, an informational status is not an answer; the connection was closed"},
-		{hostile.EndlessBody, 200, "timeout: no complete response within 1s"},
+		{hostile.EndlessBody, 200, "timeout: no complete response within 2s"},
 		{hostile.FloodBody, 200, ""}, // 64 KiB read, then the connection is closed
 		{hostile.CloseHeaders, 0, "connect: the server closed the connection without a complete response"},
 		{hostile.CloseBody, 200, "connect: the server closed the connection without a complete response"},

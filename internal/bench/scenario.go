@@ -41,7 +41,17 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 		return nil, err
 	}
 	sub := newSubmitter(cl.clients(), top.accounts, r.payloads, top.counted(spec.skip))
-	subCtx, cancel := context.WithCancel(ctx)
+	var (
+		subCtx context.Context
+		cancel context.CancelFunc
+	)
+	if spec.sample {
+		// A soak lasts --duration: events hookd (or the machine) did not
+		// take by then are not submitted.
+		subCtx, cancel = context.WithTimeout(ctx, r.cfg.Duration)
+	} else {
+		subCtx, cancel = context.WithCancel(ctx)
+	}
 	defer cancel()
 	u0 := r.usage(cl)
 	if spec.paced {

@@ -112,6 +112,9 @@ func (r *runner) scenarioSoak(ctx context.Context) error {
 	p := &r.res.Phases[len(r.res.Phases)-1]
 	p.Notes = append(p.Notes, fmt.Sprintf("paced at %.0f events/s for %s with %d hostile endpoints; achieved intake %.0f events/s",
 		r.cfg.Rate, r.cfg.Duration, len(r.hostileURL), res.IntakePerS))
+	if unsent := int64(r.cfg.Events) - res.Events - res.SubmitErrors; unsent > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d events were due but not submitted within %s: submission fell behind the rate", unsent, r.cfg.Duration))
+	}
 	return nil
 }
 

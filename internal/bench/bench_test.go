@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPayloadSizes(t *testing.T) {
@@ -101,6 +102,16 @@ func TestParseRunFlags(t *testing.T) {
 		{"HookdArgs", []string{"--scenario", "max", "--hookd-arg=--log-level=warn", "--hookd-arg", "--retry-base=1s"}, func(c *runConfig) bool {
 			return slices.Equal(c.HookdArgs, []string{"--log-level=warn", "--retry-base=1s"})
 		}, ""},
+		{"Soak", []string{"--scenario", "soak", "--rate", "100", "--duration", "1m", "--hookd-arg=--disable-after=2"}, func(c *runConfig) bool {
+			// --disable-after=0 keeps hostile endpoints enabled; a later
+			// --hookd-arg still wins.
+			return c.Events == 6000 && c.Hostile == 0.1 && c.SampleEvery == 30*time.Second &&
+				slices.Equal(c.HookdArgs, []string{"--disable-after=0", "--disable-after=2"})
+		}, ""},
+		{"SoakHostile", []string{"--scenario", "soak", "--hostile", "0.25"}, func(c *runConfig) bool { return c.Hostile == 0.25 }, ""},
+		{"HostileOutsideSoak", []string{"--scenario", "max", "--hostile", "0.1"}, nil, "soak"},
+		{"HostileAll", []string{"--scenario", "soak", "--hostile", "1"}, nil, "--hostile"},
+		{"SoakNoSamples", []string{"--scenario", "soak", "--sample-every", "0s"}, nil, "--sample-every"},
 		{"NoScenario", nil, nil, "--scenario"},
 		{"UnknownScenario", []string{"--scenario", "fast"}, nil, "--scenario"},
 		{"SQLiteNodes", []string{"--scenario", "max", "--nodes", "2"}, nil, "PostgreSQL"},

@@ -10,7 +10,7 @@ import (
 )
 
 // Scenarios run knows.
-var scenarios = []string{"max", "steady", "backlog", "isolation", "pg"}
+var scenarios = []string{"max", "steady", "backlog", "isolation", "pg", "soak"}
 
 // defaultPostgresURL is where the pg scenario creates its database unless
 // --db says otherwise.
@@ -35,6 +35,8 @@ type runConfig struct {
 	DB              string        `json:"db,omitempty"`
 	Nodes           []int         `json:"nodes,omitempty"`
 	HangFraction    float64       `json:"hang_fraction,omitempty"`
+	Hostile         float64       `json:"hostile,omitempty"`
+	SampleEvery     time.Duration `json:"sample_every,omitempty"`
 	StallTimeout    time.Duration `json:"stall_timeout"`
 	CallBytes       int           `json:"call_bytes"`
 	SMSBytes        int           `json:"sms_bytes"`
@@ -58,7 +60,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.SetOutput(stderr)
 	var nodes string
 	var hookdArgs stringsFlag
-	fs.StringVar(&c.Scenario, "scenario", "", "max, steady, backlog, isolation or pg (required)")
+	fs.StringVar(&c.Scenario, "scenario", "", "max, steady, backlog, isolation, pg or soak (required)")
 	fs.StringVar(&c.Hookd, "hookd", "", "hookd binary to measure (default: go build ./cmd/hookd from --repo)")
 	fs.StringVar(&c.Commit, "commit", "", "commit to report for a --hookd binary (default: its build info, or the repository's HEAD when run builds hookd)")
 	fs.StringVar(&c.Repo, "repo", ".", "hookd repository root, to build hookd and read the commit")
@@ -74,6 +76,8 @@ func parseRunFlags(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.DB, "db", "", "postgres:// URL: run hookd on a fresh database created there (pg default: "+defaultPostgresURL+")")
 	fs.StringVar(&nodes, "nodes", "", "hookd nodes sharing the database, e.g. 2 or 1,2 (pg default: 1,2; SQLite: 1)")
 	fs.Float64Var(&c.HangFraction, "hang-fraction", 0.1, "isolation: share of endpoints that hang past the attempt timeout")
+	fs.Float64Var(&c.Hostile, "hostile", 0, "share of endpoints pointing at hostile receivers (internal/hostile; soak default 0.1); their deliveries are not counted")
+	fs.DurationVar(&c.SampleEvery, "sample-every", 30*time.Second, "soak: how often to sample hookd's RSS, open fds and goroutines")
 	fs.DurationVar(&c.StallTimeout, "stall-timeout", 60*time.Second, "give up waiting for deliveries after this long without progress")
 	fs.IntVar(&c.CallBytes, "call-bytes", 2048, "size of a call.received delivery body")
 	fs.IntVar(&c.SMSBytes, "sms-bytes", 400, "size of an sms.received delivery body (the example is larger than 400: then as is)")
@@ -126,6 +130,18 @@ func (c *runConfig) withDefaults() error {
 		if c.Accounts == 0 {
 			c.Accounts = c.Endpoints
 		}
+	case "soak":
+		if c.Events == 0 {
+			c.Events = int(c.Rate * c.Duration.Seconds())
+		}
+		if c.Accounts == 0 {
+			c.Accounts = c.Endpoints
+		}
+		if c.Hostile == 0 {
+			c.Hostile = 0.1
+		}
+		// Hostile endpoints stay enabled: a later --hookd-arg still wins.
+		c.HookdArgs = append([]string{"--disable-after=0"}, c.HookdArgs...)
 	case "backlog":
 		if c.Events == 0 {
 			c.Events = 1_000_000
@@ -156,8 +172,14 @@ func (c *runConfig) withDefaults() error {
 		return errors.New("--submitters must be positive")
 	case c.Concurrency < 1:
 		return errors.New("--concurrency must be positive")
-	case c.Scenario == "steady" && (c.Rate <= 0 || c.Duration <= 0):
+	case (c.Scenario == "steady" || c.Scenario == "soak") && (c.Rate <= 0 || c.Duration <= 0):
 		return errors.New("--rate and --duration must be positive")
+	case c.Hostile < 0 || c.Hostile >= 1:
+		return errors.New("--hostile must be in [0, 1)")
+	case c.Hostile > 0 && c.Scenario != "soak":
+		return errors.New("--hostile is for the soak scenario")
+	case c.Scenario == "soak" && c.SampleEvery <= 0:
+		return errors.New("--sample-every must be positive")
 	case c.HangFraction < 0 || c.HangFraction >= 1:
 		return errors.New("--hang-fraction must be in [0, 1)")
 	case c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://"):

@@ -56,9 +56,9 @@ func (r *runner) addNodes(ctx context.Context, cl *cluster, n int, deliver bool)
 			LogDir:      cl.dir,
 			AdminToken:  cl.token,
 			Deliver:     deliver,
-			CertFile:    r.rcv.certFile,
+			CertFile:    r.certFile,
 			Concurrency: r.cfg.Concurrency,
-			Pprof:       r.cfg.Profile != "",
+			Pprof:       r.cfg.Profile != "" || r.cfg.Scenario == "soak",
 			Args:        r.cfg.HookdArgs,
 		}
 		if cl.db != nil {
@@ -158,9 +158,13 @@ func (r *runner) createTopology(ctx context.Context, api *client.Client, hang ma
 		t.accounts = append(t.accounts, a.ID)
 	}
 	for i := range r.cfg.Endpoints {
+		url := r.rcv.url(endpointPath(i, hang[i]))
+		if u, ok := r.hostileURL[i]; ok {
+			url = u
+		}
 		ep, err := api.CreateEndpoint(ctx, client.CreateEndpointParams{
 			AccountID:  t.accounts[i%len(t.accounts)],
-			URL:        r.rcv.url(endpointPath(i, hang[i])),
+			URL:        url,
 			EventTypes: []string{"*"},
 		})
 		if err != nil {

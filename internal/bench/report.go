@@ -89,6 +89,8 @@ type PhaseResult struct {
 	// /proc/stat): a busy machine skews every figure.
 	OtherCPUS float64  `json:"other_cpu_seconds"`
 	Notes     []string `json:"notes,omitempty"`
+	// Samples are the soak's readings of every node over time.
+	Samples []Sample `json:"samples,omitempty"`
 }
 
 // Check is one of the issue's targets next to what was measured.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hookd/hookd/internal/hostile"
 	"io"
 	"net/http"
 	"os"
@@ -35,6 +36,12 @@ type runner struct {
 	// connections per host for all submitters.
 	api *http.Client
 	res *Result
+	// certFile is hookd's SSL_CERT_FILE: the receiver's certificate and,
+	// with --hostile, the hostile kit's CA.
+	certFile   string
+	hostileSrv []*hostile.Server
+	// hostileURL maps hostile endpoint indexes to their receivers.
+	hostileURL map[int]string
 }
 
 func (r *runner) printf(format string, args ...any) {
@@ -72,6 +79,10 @@ func runBench(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	defer r.rcv.stop(5 * time.Second)
+	if err := r.startHostile(); err != nil {
+		return err
+	}
+	defer r.stopHostile()
 	pem, err := os.ReadFile(r.rcv.certFile)
 	if err != nil {
 		return err
@@ -106,6 +117,8 @@ func runBench(ctx context.Context, args []string, env Env) (err error) {
 		runErr = r.scenarioBacklog(ctx)
 	case "isolation":
 		runErr = r.scenarioIsolation(ctx)
+	case "soak":
+		runErr = r.scenarioSoak(ctx)
 	}
 	r.res.FinishedAt = time.Now().UTC()
 	r.res.Checks = checks(r.res)

@@ -19,6 +19,8 @@ type phaseSpec struct {
 	skip map[int]bool
 	// paced submits at --rate for --duration instead of closed-loop.
 	paced bool
+	// sample records the nodes' RSS, fds and goroutines over time.
+	sample bool
 }
 
 // deliveryPhase starts hookd, creates the accounts and endpoints, submits
@@ -39,7 +41,17 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 		return nil, err
 	}
 	sub := newSubmitter(cl.clients(), top.accounts, r.payloads, top.counted(spec.skip))
-	subCtx, cancel := context.WithCancel(ctx)
+	var (
+		subCtx context.Context
+		cancel context.CancelFunc
+	)
+	if spec.sample {
+		// A soak lasts --duration: events hookd (or the machine) did not
+		// take by then are not submitted.
+		subCtx, cancel = context.WithTimeout(ctx, r.cfg.Duration)
+	} else {
+		subCtx, cancel = context.WithCancel(ctx)
+	}
 	defer cancel()
 	u0 := r.usage(cl)
 	if spec.paced {
@@ -48,9 +60,18 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 		go sub.runClosed(subCtx, r.cfg.Events, r.cfg.Submitters)
 	}
 	prof := r.profile(subCtx, cl, spec.name)
+	var samples func() []Sample
+	if spec.sample {
+		samples = r.sampler(subCtx, cl, sub)
+	}
 	st, incomplete, err := r.watch(ctx, watchOptions{name: spec.name, cl: cl, sub: sub, keep: counts(spec.skip), deliveries: true})
 	if err != nil {
 		return nil, err
+	}
+	var taken []Sample
+	if samples != nil {
+		cancel()
+		taken = samples()
 	}
 	u1 := r.usage(cl)
 	<-prof
@@ -60,8 +81,11 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 	}
 	res := r.phaseResult(spec.name, nodes, sub, st, counts(spec.skip), u0, u1)
 	res.Incomplete = incomplete
+	res.Samples = taken
 	if len(spec.hang) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d of %d endpoints hang; figures count the healthy ones; %d requests hung", len(spec.hang), r.cfg.Endpoints, st.Hung))
+	} else if len(spec.skip) > 0 && spec.sample {
+		res.Notes = append(res.Notes, fmt.Sprintf("figures count the %d healthy endpoints", r.cfg.Endpoints-len(spec.skip)))
 	} else if len(spec.skip) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("figures count the %d endpoints that stay healthy in the isolation run", r.cfg.Endpoints-len(spec.skip)))
 	}

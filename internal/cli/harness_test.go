@@ -17,6 +17,7 @@ import (
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/cli"
 	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/hostile"
 	"github.com/hookd/hookd/webhook"
 	"go.uber.org/goleak"
 )
@@ -108,6 +109,10 @@ func testRoots() *x509.CertPool {
 		roots = x509.NewCertPool()
 		roots.AddCert(srv.Certificate())
 		srv.Close()
+		// The hostile receivers' certificates (hostile_e2e_test.go).
+		if ca, err := hostile.CA(); err == nil {
+			roots.AddCert(ca)
+		}
 	})
 	return roots
 }

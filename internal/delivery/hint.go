@@ -21,6 +21,9 @@ func Hint(o *Outcome, timeout time.Duration) string {
 	case hook.ErrCodeDNS:
 		return "The host name could not be resolved (" + detail + "): check the URL."
 	case hook.ErrCodeConnect:
+		if o.StatusCode == 0 && strings.HasPrefix(detail, "the response headers exceed") {
+			return "The endpoint answered, but " + detail + ": send smaller response headers."
+		}
 		return "Could not connect (" + detail + "): is your server running and publicly reachable?"
 	case hook.ErrCodeTLS:
 		return "The TLS handshake failed, certificate problem: " + detail +
@@ -38,6 +41,8 @@ func Hint(o *Outcome, timeout time.Duration) string {
 		switch o.StatusCode {
 		case http.StatusMethodNotAllowed:
 			return "The endpoint answered " + status + ": your endpoint must accept POST."
+		case http.StatusSwitchingProtocols:
+			return "The endpoint answered " + status + ": hookd does not switch protocols; return a 2xx status once the event is received."
 		case http.StatusGone:
 			return "The endpoint answered " + status + ": return a 2xx status. (410 Gone tells hookd the URL is retired: a real delivery would disable this endpoint.)"
 		}

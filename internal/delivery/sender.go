@@ -22,8 +22,9 @@ import (
 
 // Limits on what is read and kept of a response.
 const (
-	maxResponseRead = 64 << 10 // read at most this much of a body
-	maxResponseKept = 4 << 10  // keep at most this much in the attempt log
+	maxResponseRead    = 64 << 10 // read at most this much of a body
+	maxResponseKept    = 4 << 10  // keep at most this much in the attempt log
+	maxResponseHeaders = 64 << 10 // status line and headers, as Transport.MaxResponseHeaderBytes
 )
 
 // SenderConfig configures a Sender.
@@ -78,6 +79,9 @@ func NewSender(cfg SenderConfig) *Sender {
 		MaxConnsPerHost:       cfg.MaxConnsPerHost,
 		IdleConnTimeout:       90 * time.Second,
 		DisableCompression:    true,
+		// A receiver's headers cost memory while they are read: at most
+		// this much per attempt, instead of Go's default of 10 MiB.
+		MaxResponseHeaderBytes: maxResponseHeaders,
 		// HTTP/1.1 only: one request per connection at a time keeps the
 		// per-endpoint limit meaningful and Go's HTTP/1 client is the
 		// cheaper of the two per request.
@@ -162,11 +166,32 @@ func (s *Sender) Send(ctx context.Context, r *Request) *Outcome {
 		o.Duration = s.cfg.Now().Sub(start)
 		return o
 	}
+	if resp.StatusCode < 200 {
+		// An informational status that reaches here (101 Switching
+		// Protocols: Go's client reads past 100 and 103 itself) is not an
+		// answer. Its body is the raw connection, which no deadline
+		// covers: close it at once, never read it.
+		resp.Body.Close()
+		o.Duration = s.cfg.Now().Sub(start)
+		o.StatusCode = resp.StatusCode
+		o.fail(hook.ErrCodeHTTPStatus, strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))+
+			", an informational status is not an answer; the connection was closed")
+		return o
+	}
+	// The body read ends at the attempt's deadline whatever the body is:
+	// closing it unblocks a read the transport would not interrupt.
+	stop := context.AfterFunc(ctx, func() { resp.Body.Close() })
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
+	stop()
 	resp.Body.Close()
 	o.Duration = s.cfg.Now().Sub(start)
 	o.StatusCode = resp.StatusCode
 	o.ResponseBody = keepBody(body)
+	if readErr != nil && ctx.Err() != nil {
+		// A read ended by the deadline may report the closed body rather
+		// than the deadline.
+		readErr = errors.Join(readErr, ctx.Err())
+	}
 
 	switch {
 	case readErr != nil:
@@ -178,7 +203,7 @@ func (s *Sender) Send(ctx context.Context, r *Request) *Outcome {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		msg := fmt.Sprintf("%d %s, redirects are not followed", resp.StatusCode, http.StatusText(resp.StatusCode))
 		if loc := resp.Header.Get("Location"); loc != "" {
-			msg = fmt.Sprintf("%d %s to %s, redirects are not followed", resp.StatusCode, http.StatusText(resp.StatusCode), truncate(loc, 200))
+			msg = fmt.Sprintf("%d %s to %s, redirects are not followed", resp.StatusCode, http.StatusText(resp.StatusCode), truncate(printable(loc), 200))
 		}
 		o.fail(hook.ErrCodeRedirect, msg)
 	default:
@@ -192,7 +217,20 @@ func (s *Sender) Send(ctx context.Context, r *Request) *Outcome {
 
 func (o *Outcome) fail(code, detail string) {
 	o.Code = code
-	o.Error = code + ": " + detail
+	// A detail may quote what a receiver sent; the error is stored as text.
+	o.Error = code + ": " + printable(detail)
+}
+
+// printable makes s valid UTF-8 without NUL or other control characters,
+// so what a receiver sent can be stored as text and shown to a person.
+func printable(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // classify describes a transport error by its cause. Messages never carry
@@ -207,6 +245,10 @@ func (o *Outcome) classify(err error, ctx context.Context, timeout time.Duration
 	switch {
 	case errors.As(err, &blocked):
 		o.fail(hook.ErrCodeBlockedTarget, blocked.Error())
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		// Go's wording for Transport.MaxResponseHeaderBytes. Classified
+		// like any other response that is not HTTP hookd can read.
+		o.fail(hook.ErrCodeConnect, fmt.Sprintf("the response headers exceed %d KiB", maxResponseHeaders>>10))
 	case errors.Is(err, context.Canceled) && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		o.fail(hook.ErrCodeCanceled, "the attempt was canceled")
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
@@ -309,9 +351,13 @@ func keepBody(b []byte) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
 }
 
+// truncate cuts s to at most n bytes, on a rune boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

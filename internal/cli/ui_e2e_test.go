@@ -384,6 +384,8 @@ func TestUIBrowser(t *testing.T) {
 
 			t.Log("the secret stays hidden until revealed")
 			tb.open("/ui/webhooks/" + ep.ID)
+			tb.see("24 h, per hour · ")
+			tb.see("7 days, per day · ")
 			tb.absent(fmt.Sprintf(`//input[@value=%q]`, sec.Secret), "secret before Reveal")
 			var html string
 			tb.run(chromedp.OuterHTML("html", &html, chromedp.ByQuery))

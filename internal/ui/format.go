@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"html"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -128,7 +129,7 @@ func errorWords(code int, errText string) string {
 // chart draws buckets as an inline SVG bar chart: succeeded (lower part)
 // and failed (upper part) per bucket, scaled to the busiest one. The
 // title and the text beside it say the same in words.
-func chart(bs []store.StatsBucket) template.HTML {
+func chart(bs []store.StatsBucket, span string) template.HTML {
 	const w, h, gap = 8, 32, 2
 	peak, ok, failed := 0, 0, 0
 	for _, b := range bs {
@@ -138,8 +139,8 @@ func chart(bs []store.StatsBucket) template.HTML {
 	}
 	var sb strings.Builder
 	width := len(bs) * (w + gap)
-	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="Last 24 hours: %d delivered, %d failed"><title>Last 24 hours: %d delivered, %d failed</title>`,
-		width, h, width, h, ok, failed, ok, failed)
+	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s: %d delivered, %d failed"><title>%s: %d delivered, %d failed</title>`,
+		width, h, width, h, html.EscapeString(span), ok, failed, html.EscapeString(span), ok, failed)
 	for i, b := range bs {
 		x := i * (w + gap)
 		fmt.Fprintf(&sb, `<rect class="bar-empty" x="%d" y="%d" width="%d" height="1"/>`, x, h-1, w)

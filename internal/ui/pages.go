@@ -152,7 +152,9 @@ type endpointPage struct {
 	Test    *service.TestResult
 	Secret  *service.Secret
 	Recent  []*hook.Delivery
-	Since   string // the recover field's value
+	Day     []store.StatsBucket // per hour, the last 24 hours
+	Week    []store.StatsBucket // per day, the last 7 days
+	Since   string              // the recover field's value
 	Timeout time.Duration
 	Overlap time.Duration
 }
@@ -252,6 +254,12 @@ func (u *UI) showEndpoint(w http.ResponseWriter, r *http.Request, rq *request, s
 		return err
 	}
 	p.Recent = ds
+	if p.Day, err = u.svc.EndpointStats(r.Context(), rq.actor, e.ID, service.Window24h); err != nil {
+		return err
+	}
+	if p.Week, err = u.svc.EndpointStats(r.Context(), rq.actor, e.ID, service.Window7d); err != nil {
+		return err
+	}
 	if p.Since == "" {
 		p.Since = r.URL.Query().Get("since")
 	}

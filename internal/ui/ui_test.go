@@ -130,7 +130,7 @@ func TestChart(t *testing.T) {
 	p := &store.EndpointStatsParams{Start: time.Unix(0, 0), Step: time.Hour, Buckets: 24}
 	bs := p.Empty()
 	bs[23].Succeeded, bs[23].Failed, bs[0].Succeeded = 10, 1, 1
-	svg := string(chart(bs))
+	svg := string(chart(bs, "Last 24 hours"))
 	if strings.Count(svg, `class="bar-ok"`) != 2 || strings.Count(svg, `class="bar-failed"`) != 1 ||
 		!strings.Contains(svg, "11 delivered, 1 failed") {
 		t.Errorf("chart = %s", svg)

@@ -7,10 +7,43 @@
 // behaviour in one backend's tests only. Only hookd's own packages
 // implement Store.
 //
-// Reservations (DeliveryClaimParams.Reserve, EventCreateParams.Handoff)
-// are the caller's bookkeeping: a backend asks once per delivery it
-// leases, and a call that fails voids all of its reservations, so a
-// backend must not re-run a transaction in which it already asked.
+// # Transactions and reservations
+//
+// Every method that writes does so in one transaction: it commits all of
+// its writes or none (PostgreSQL's SessionCreate and PortalLinkCreate drop
+// the expired rows in a statement of their own first, which stays done if
+// the insert then fails). A method that returns an error committed
+// nothing, with two exceptions: a commit whose answer was lost (the
+// connection dropped after COMMIT was sent), and a PostgreSQL claim whose
+// rows cannot be read back after its commit (an endpoint's keys that do
+// not decode). Writes are safe against both by their keys (an attempt id
+// is recorded once, an idempotency key replays) and by leases (a delivery
+// leased to no one falls due again when its lease ends).
+//
+// Reservations (DeliveryClaimParams.Reserve, Handoff.Reserve) are the
+// caller's bookkeeping of its own capacity, asked inside the transaction
+// before a delivery is leased to it. The rules, as both backends behave:
+//
+//   - Reserve may be asked more than once for the same delivery in one
+//     call. The SQLite writer commits the queued writes of many callers
+//     together (group commit); when one of them fails, the batch is
+//     rolled back and every other write runs again, in a transaction of
+//     its own, asking Reserve again. The PostgreSQL backend never runs a
+//     transaction again once Reserve has accepted something in it (it
+//     retries deadlocks and serialization failures only before that).
+//   - Only the reservations behind the Claims of a successful answer are
+//     used, one per claim; the caller gives back every other one it
+//     accepted, and all of them when the call fails. delivery.Handoff's
+//     Done does exactly that.
+//   - Apart from those two exceptions, a delivery is leased to the caller
+//     if and only if it comes back in the answer's Claims: nothing of a
+//     failed call is leased, so no delivery is attempted twice on account
+//     of a failure.
+//
+// The conformance suite proves these rules with a failed commit injected
+// into each backend (storetest.CommitFailer), alone and among concurrent
+// calls: no event gets two deliveries to an endpoint, and the
+// reservations held afterwards are exactly those behind returned claims.
 //
 // # What a backend decides
 //

@@ -178,8 +178,9 @@ type EventCreateParams struct {
 type Handoff struct {
 	// Reserve is asked, inside the transaction, whether the caller takes a
 	// new delivery to the endpoint (of the account) now. It must be quick
-	// and must not call the store. If EventCreate fails, every reservation
-	// it made is void.
+	// and must not call the store. It may be asked again for the same
+	// delivery (see the package doc): only the reservations behind the
+	// returned Claims are used, and none if EventCreate fails.
 	Reserve func(endpointID, accountID string) bool
 	// Until is when the lease of the deliveries taken ends.
 	Until time.Time
@@ -255,9 +256,10 @@ type DeliveryClaimParams struct {
 	// leased, with the delivery's endpoint and account: the caller takes a
 	// worker, an endpoint slot and an account slot for it, or refuses (the
 	// endpoint or the account is at its in-flight limit) and the delivery
-	// stays unclaimed. It must be quick and must not call the store. If
-	// DeliveryClaim fails, every reservation it made is void. Nil accepts
-	// everything.
+	// stays unclaimed. It must be quick and must not call the store. As
+	// with Handoff.Reserve, it may be asked again for the same delivery;
+	// only the reservations behind the returned claims are used, and none
+	// if DeliveryClaim fails. Nil accepts everything.
 	Reserve func(endpointID, accountID string) bool
 	// Full lists endpoints that are at their limit, so backends can skip
 	// them in the query instead of reading their rows.

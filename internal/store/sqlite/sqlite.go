@@ -2,9 +2,13 @@
 // WAL mode, written by a single connection and read by a small pool.
 //
 // All writes go through one goroutine that owns the writer connection. It
-// takes whatever writes are queued, runs them in one transaction (each in a
-// savepoint, so one failing write does not undo the others) and commits
-// once: group commit. Only transactions that accept events wait for an
+// takes whatever writes are queued, runs them in one transaction, without
+// savepoints, and commits once: group commit. When one write of the batch
+// fails, the whole transaction is rolled back and each write runs again in
+// a transaction of its own, so that a failure is only its own write's: a
+// write may run twice, asking the caller's Reserve twice, which the
+// storage contract allows (see internal/store). When the commit itself
+// fails, every write of the batch fails with it. Only transactions that accept events wait for an
 // fsync (synchronous=FULL); claims, results and the rest commit with
 // synchronous=NORMAL, which in WAL mode survives a crash of the process and
 // can lose only the last moments of those to a power cut, which at-least-once
@@ -67,6 +71,9 @@ type Store struct {
 	walRestart atomic.Int64
 	work       chan struct{}
 	health     writeHealth // see WriteProbe
+	// failCommit makes the next commit fail (rolled back instead): the
+	// storage contract's tests inject a failed commit with it.
+	failCommit atomic.Bool
 
 	closeOnce sync.Once
 }

@@ -178,15 +178,15 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if n.dispatcher, err = delivery.New(dcfg); err != nil {
 		return nil, err
 	}
-	var handoff func() service.Handoff
+	var events service.EventCreator // nil: the store's
 	if cfg.Deliver {
-		handoff = func() service.Handoff { return n.dispatcher.NewHandoff() }
+		events = n.dispatcher
 	}
 	svc, err := service.New(service.Config{
 		Store: n.store, Catalog: cat, Sender: sender, Guard: guard, AllowHTTP: cfg.AllowHTTP,
 		AdminToken: adminToken, SecretOverlap: cfg.SecretOverlap, Retention: cfg.Retention,
 		OperatorEvents: cfg.OperatorWebhook != "", Sealer: sealer, Now: opts.Now, Logger: opts.Logger, Metrics: m,
-		Handoff: handoff,
+		Events: events,
 	})
 	if err != nil {
 		return nil, err

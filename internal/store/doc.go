@@ -33,8 +33,8 @@
 //     retries deadlocks and serialization failures only before that).
 //   - Only the reservations behind the Claims of a successful answer are
 //     used, one per claim; the caller gives back every other one it
-//     accepted, and all of them when the call fails. delivery.Handoff's
-//     Done does exactly that.
+//     accepted, and all of them when the call fails, as the dispatcher
+//     of internal/delivery does.
 //   - Apart from those two exceptions, a delivery is leased to the caller
 //     if and only if it comes back in the answer's Claims: nothing of a
 //     failed call is leased, so no delivery is attempted twice on account

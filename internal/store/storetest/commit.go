@@ -20,7 +20,7 @@ type CommitFailer interface {
 }
 
 // ledger keeps the books of reservations as a dispatcher does
-// (delivery.Handoff): a Reserve it accepts holds a worker; when the call
+// (internal/delivery): a Reserve it accepts holds a worker; when the call
 // returns, the reservations not behind a returned claim are given back.
 type ledger struct {
 	mu       sync.Mutex

@@ -30,16 +30,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/migrate"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -220,49 +216,33 @@ func (s *Store) checkpoint() (logPages int) {
 }
 
 // migrate applies the embedded migrations that have not run yet, each in
-// its own transaction.
+// its own transaction (see internal/store/migrate).
 func (s *Store) migrate(ctx context.Context) error {
-	c := s.wconn
-	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	ms, err := migrate.Load(migrations, "migrations")
+	if err == nil {
+		err = migrate.Run(ctx, dialect{s.wconn}, ms)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	sort.Strings(names)
-	var current int
-	if err := c.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, name := range names {
-		v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", name)
-		}
-		if v <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if err := s.migrateOne(ctx, v, string(body)); err != nil {
-			return fmt.Errorf("migrate %s: %w", filepath.Base(name), err)
-		}
-	}
-	if len(names) > 0 {
-		last, _ := strconv.Atoi(strings.SplitN(filepath.Base(names[len(names)-1]), "_", 2)[0])
-		if current > last {
-			return fmt.Errorf("database schema version %d is newer than this hookd knows (%d): upgrade hookd", current, last)
-		}
 	}
 	return nil
 }
 
-func (s *Store) migrateOne(ctx context.Context, version int, body string) (err error) {
-	c := s.wconn
+// dialect keeps SQLite's schema version for internal/store/migrate.
+type dialect struct{ c *sql.Conn }
+
+func (d dialect) Current(ctx context.Context) (int, error) {
+	if _, err := d.c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return 0, err
+	}
+	var current int
+	err := d.c.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	return current, err
+}
+
+func (d dialect) Apply(ctx context.Context, m migrate.Migration) (err error) {
+	c := d.c
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -271,11 +251,11 @@ func (s *Store) migrateOne(ctx context.Context, version int, body string) (err e
 			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	if _, err := c.ExecContext(ctx, body); err != nil {
+	if _, err := c.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		version, time.Now().UnixMilli()); err != nil {
+		m.Version, time.Now().UnixMilli()); err != nil {
 		return err
 	}
 	_, err = c.ExecContext(ctx, "COMMIT")

@@ -131,7 +131,7 @@ func (w *wtx) insertAttempt(a *hook.Attempt, headers string) (bool, error) {
 // DeliveryRedeliver implements store.Store.
 func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedeliverParams) (*hook.Delivery, error) {
 	var out *hook.Delivery
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		d, err := scanDelivery(w.queryRow(`SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, p.DeliveryID))
 		if err != nil {
 			return err
@@ -164,7 +164,7 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 // DeliveryRecover implements store.Store.
 func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverParams) (int, error) {
 	var n int
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		e, err := w.endpointGet(p.EndpointID)
 		if err != nil {
 			return err
@@ -200,7 +200,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 
 // TestRecord implements store.Store.
 func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error {
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		ev := p.Event
 		if _, err := w.exec(`INSERT INTO events (id, account_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
 			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
@@ -248,7 +248,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		return nil, nil
 	}
 	var out []*store.Claim
-	err := s.write(ctx, false, false, func(w *wtx) error {
+	err := s.write(ctx, relaxed, func(w *wtx) error {
 		out = nil
 		cands, err := w.claimCandidates(p)
 		if err != nil {
@@ -418,7 +418,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 		}
 	}
 	var out *store.DeliveryCompleteResult
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		out = &store.DeliveryCompleteResult{}
 		c := completion{w: w, p: p, out: out, endpoints: make(map[string]*endpointState)}
 		for i, r := range p.Results {
@@ -574,7 +574,7 @@ func (c *completion) endpointEffects(st *endpointState, t hook.Transition) error
 
 // DeliveryRelease implements store.Store.
 func (s *Store) DeliveryRelease(ctx context.Context, p *store.ReleaseParams) error {
-	return s.write(ctx, false, true, func(w *wtx) error {
+	return s.write(ctx, wake, func(w *wtx) error {
 		for i, id := range p.DeliveryIDs {
 			if _, err := w.exec(`UPDATE deliveries SET lease = 0, next_attempt_at = ? WHERE id = ? AND lease = ? AND status = 'pending'`,
 				ms(p.Now), id, p.Leases[i]); err != nil {

@@ -53,7 +53,7 @@ func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		w.endpointsChanged()
 		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AccountID, e.URL, e.Description, types, e.Signing, keys, e.PublicKey,
@@ -109,7 +109,7 @@ func (s *Store) EndpointList(ctx context.Context, p *store.EndpointListParams) (
 func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	// wake: a re-enable may queue an operator message.
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {
@@ -171,7 +171,7 @@ func (w *wtx) disable(e *hook.Endpoint) error {
 
 // EndpointDelete implements store.Store.
 func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) error {
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		w.endpointsChanged()
 		res, err := w.exec(`UPDATE endpoints SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`, ms(now), ms(now), id)
 		if err != nil {
@@ -187,7 +187,7 @@ func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) er
 // EndpointRotateKey implements store.Store.
 func (s *Store) EndpointRotateKey(ctx context.Context, p *store.EndpointRotateKeyParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
-	err := s.write(ctx, true, false, func(w *wtx) error {
+	err := s.write(ctx, durable, func(w *wtx) error {
 		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error) {
 	var out *store.EventCreateResult
 	// Wakes the dispatcher only if some delivery was not handed off.
-	err := s.write(ctx, true, false, func(w *wtx) error {
+	err := s.write(ctx, durable, func(w *wtx) error {
 		ev := p.Event
 		if p.IdempotencyKey != "" {
 			prev, err := w.idempotentReplay(p)

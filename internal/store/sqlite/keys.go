@@ -17,7 +17,7 @@ import (
 // but not a page that a rewrite frees); Scrub then clears the WAL.
 func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysResealParams) (*store.EndpointKeysResealResult, error) {
 	var res *store.EndpointKeysResealResult
-	err := s.write(ctx, true, false, func(w *wtx) (err error) {
+	err := s.write(ctx, durable, func(w *wtx) (err error) {
 		if _, err := w.s.wconn.ExecContext(w.ctx, "PRAGMA secure_delete = ON"); err != nil {
 			return fmt.Errorf("secure_delete: %w", err)
 		}

@@ -58,7 +58,7 @@ func (s *Store) EndpointStats(ctx context.Context, p *store.EndpointStatsParams)
 
 // SessionCreate implements store.Store.
 func (s *Store) SessionCreate(ctx context.Context, se *store.Session) error {
-	return s.write(ctx, true, false, func(w *wtx) error {
+	return s.write(ctx, durable, func(w *wtx) error {
 		if _, err := w.exec(`DELETE FROM ui_sessions WHERE expires_at <= ?`, ms(se.CreatedAt)); err != nil {
 			return fmt.Errorf("drop expired sessions: %w", err)
 		}
@@ -90,7 +90,7 @@ func (s *Store) SessionGet(ctx context.Context, idHash []byte, now time.Time) (*
 
 // SessionDelete implements store.Store.
 func (s *Store) SessionDelete(ctx context.Context, idHash []byte) error {
-	return s.write(ctx, true, false, func(w *wtx) error {
+	return s.write(ctx, durable, func(w *wtx) error {
 		if _, err := w.exec(`DELETE FROM ui_sessions WHERE id_hash = ?`, idHash); err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
@@ -100,7 +100,7 @@ func (s *Store) SessionDelete(ctx context.Context, idHash []byte) error {
 
 // PortalLinkCreate implements store.Store.
 func (s *Store) PortalLinkCreate(ctx context.Context, l *store.PortalLink) error {
-	return s.write(ctx, true, false, func(w *wtx) error {
+	return s.write(ctx, durable, func(w *wtx) error {
 		if _, err := w.exec(`DELETE FROM portal_links WHERE expires_at <= ?`, ms(l.CreatedAt)); err != nil {
 			return fmt.Errorf("drop expired portal links: %w", err)
 		}
@@ -118,7 +118,7 @@ func (s *Store) PortalLinkCreate(ctx context.Context, l *store.PortalLink) error
 // PortalLinkUse implements store.Store.
 func (s *Store) PortalLinkUse(ctx context.Context, tokenHash []byte, now time.Time) (*store.PortalLink, error) {
 	var l store.PortalLink
-	err := s.write(ctx, true, false, func(w *wtx) error {
+	err := s.write(ctx, durable, func(w *wtx) error {
 		var ttl, created, expires int64
 		err := w.queryRow(`UPDATE portal_links SET used_at = ?
 			WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?

@@ -13,7 +13,7 @@ import (
 // fewer than p.Limit events.
 func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneResult, error) {
 	out := &store.PruneResult{}
-	err := s.write(ctx, false, false, func(w *wtx) error {
+	err := s.write(ctx, relaxed, func(w *wtx) error {
 		*out = store.PruneResult{}
 		// An event goes with its deliveries and attempts once it and all
 		// of them are older than the cutoff and none is pending: a recent

@@ -29,10 +29,24 @@ type writeOp struct {
 	done chan struct{}
 }
 
+// writeMode says how a write commits.
+type writeMode uint8
+
+const (
+	// relaxed: the commit is not fsync'd (synchronous=NORMAL) and does
+	// not signal WorkAvailable by itself (an op may still ask, with
+	// wtx.wakeDispatcher).
+	relaxed writeMode = 0
+	// durable: the batch's commit is fsync'd (synchronous=FULL).
+	durable writeMode = 1 << iota
+	// wake: WorkAvailable is signalled after the commit.
+	wake
+)
+
 // write queues fn and waits until its transaction has committed (or
 // failed). fn runs on the writer goroutine and must not call write.
-func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) error) error {
-	op := &writeOp{ctx: ctx, fn: fn, durable: durable, wake: wake, done: make(chan struct{})}
+func (s *Store) write(ctx context.Context, mode writeMode, fn func(w *wtx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, durable: mode&durable != 0, wake: mode&wake != 0, done: make(chan struct{})}
 	select {
 	case s.ops <- op:
 	case <-s.stop:

@@ -22,10 +22,10 @@ import (
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/httpapi"
+	"github.com/hookd/hookd/internal/keyseal"
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/retention"
-	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/service"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/postgres"
@@ -372,9 +372,9 @@ func keySealer(cfg *config.Config) (service.KeySealer, error) {
 		keys = strings.TrimSpace(string(b))
 	}
 	if keys == "" {
-		return secretbox.Plain{}, nil
+		return keyseal.Plain{}, nil
 	}
-	box, err := secretbox.ParseKeys(keys)
+	box, err := keyseal.ParseKeys(keys)
 	if err != nil {
 		return nil, fmt.Errorf("--secret-key: %w", err)
 	}

@@ -51,7 +51,7 @@ type EndpointChange struct {
 	Enabled *OperatorEvent
 }
 
-// ApplyPatch applies p to e at now (docs/api.md, PATCH an endpoint):
+// ApplyPatch applies p to e at now (docs/api.md, PATCH /v1/endpoints/{id}):
 // disabling sets reason manual; re-enabling clears the reason and the
 // failure count; disabling a disabled endpoint or enabling an enabled one
 // changes nothing. operatorEvents says an operator webhook is configured.
@@ -101,9 +101,9 @@ func AutoDisable(e *Endpoint, reason string, now time.Time, operatorEvents bool)
 }
 
 // RedeliverRefusal is why a delivery of trigger to the endpoint ep cannot
-// be redelivered (docs/api.md, redeliver), or nil if it can. A pending
-// delivery of the same event to the same endpoint is refused as well, by
-// the backend, with AlreadyPending.
+// be redelivered (docs/api.md, POST /v1/deliveries/{id}/redeliver), or nil
+// if it can. A pending delivery of the same event to the same endpoint is
+// refused as well, by the backend, with AlreadyPending.
 func RedeliverRefusal(trigger string, ep EndpointState) *Error {
 	switch {
 	case trigger == TriggerTest:
@@ -123,7 +123,7 @@ func AlreadyPending() *Error {
 }
 
 // RecoverRefusal is why recover cannot run for an endpoint (docs/api.md,
-// recover), or nil if it can.
+// POST /v1/endpoints/{id}/recover), or nil if it can.
 func RecoverRefusal(enabled bool) *Error {
 	if !enabled {
 		return Errorf(EEndpointDisabled, "The endpoint is disabled; re-enable it before recovering events.")

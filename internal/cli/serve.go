@@ -22,10 +22,10 @@ import (
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/httpapi"
+	"github.com/hookd/hookd/internal/keyseal"
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/retention"
-	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/service"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/postgres"
@@ -178,15 +178,15 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if n.dispatcher, err = delivery.New(dcfg); err != nil {
 		return nil, err
 	}
-	var handoff func() service.Handoff
+	var events service.EventCreator // nil: the store's
 	if cfg.Deliver {
-		handoff = func() service.Handoff { return n.dispatcher.NewHandoff() }
+		events = n.dispatcher
 	}
 	svc, err := service.New(service.Config{
 		Store: n.store, Catalog: cat, Sender: sender, Guard: guard, AllowHTTP: cfg.AllowHTTP,
 		AdminToken: adminToken, SecretOverlap: cfg.SecretOverlap, Retention: cfg.Retention,
 		OperatorEvents: cfg.OperatorWebhook != "", Sealer: sealer, Now: opts.Now, Logger: opts.Logger, Metrics: m,
-		Handoff: handoff,
+		Events: events,
 	})
 	if err != nil {
 		return nil, err
@@ -372,9 +372,9 @@ func keySealer(cfg *config.Config) (service.KeySealer, error) {
 		keys = strings.TrimSpace(string(b))
 	}
 	if keys == "" {
-		return secretbox.Plain{}, nil
+		return keyseal.Plain{}, nil
 	}
-	box, err := secretbox.ParseKeys(keys)
+	box, err := keyseal.ParseKeys(keys)
 	if err != nil {
 		return nil, fmt.Errorf("--secret-key: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 
 // Config configures a Dispatcher. Zero fields take the defaults given.
 type Config struct {
-	Store  store.Store
+	Store  Store
 	Sender *Sender
 	Policy RetryPolicy
 	// Workers is how many attempts may run at once on this node
@@ -91,7 +91,7 @@ type Dispatcher struct {
 	noReservations *sync.Cond
 	// backlog: the last claim took all it asked for and no endpoint was at
 	// its limit, so more due work is likely waiting for workers; new
-	// events then queue behind it (see Handoff).
+	// events then queue behind it (see handoff).
 	backlog bool
 
 	jobs      chan job
@@ -341,7 +341,7 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 	if asked <= 0 {
 		return 0, 0, 0, nfull, nil
 	}
-	h := d.NewHandoff()
+	h := d.newHandoff()
 	h.claim = true
 	claims, err := d.cfg.Store.DeliveryClaim(ctx, &store.DeliveryClaimParams{
 		Now:          now,
@@ -351,7 +351,7 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 		Full:         full,
 		FullAccounts: fullAccounts,
 	})
-	h.Done(claims, err)
+	h.done(claims, err)
 	if err != nil {
 		return 0, asked, 0, nfull, err
 	}

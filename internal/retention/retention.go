@@ -13,9 +13,14 @@ import (
 // chunk is how many events one prune transaction deletes at most.
 const chunk = 500
 
+// Store is what the pruner needs of the storage: store.Store's Prune.
+type Store interface {
+	Prune(ctx context.Context, p *store.PruneParams) (*store.PruneResult, error)
+}
+
 // Pruner runs retention passes every Interval until stopped.
 type Pruner struct {
-	Store          store.Store
+	Store          Store
 	Retention      time.Duration
 	IdempotencyTTL time.Duration
 	Interval       time.Duration // default 10 minutes

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/keyseal"
 	"github.com/hookd/hookd/internal/netguard"
-	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/webhook"
 )
@@ -187,7 +187,7 @@ func (s *Service) OpenKey(stored string) (string, error) {
 		return stored, nil
 	}
 	plain, err := s.cfg.Sealer.Open(stored)
-	if errors.Is(err, secretbox.ErrWrongKey) {
+	if errors.Is(err, keyseal.ErrWrongKey) {
 		return "", hook.Errorf(hook.EUnavailable,
 			"This endpoint's secret was encrypted with a --secret-key this hookd does not have; start it with that key.")
 	}

@@ -74,19 +74,7 @@ func (s *Service) SubmitEvent(ctx context.Context, actor Actor, in SubmitEventIn
 		h.Write(canon)
 		p.IdempotencyKey, p.RequestHash, p.IdempotencyTTL = in.IdempotencyKey, h.Sum(nil), IdempotencyTTL
 	}
-	var h Handoff
-	if s.cfg.Handoff != nil {
-		h = s.cfg.Handoff()
-		p.Handoff = h.Params(now)
-	}
-	res, err := s.cfg.Store.EventCreate(ctx, p)
-	if h != nil {
-		var claims []*store.Claim
-		if err == nil {
-			claims = res.Claims
-		}
-		h.Done(claims, err)
-	}
+	res, err := s.cfg.Events.EventCreate(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -52,18 +52,19 @@ type Config struct {
 	OperatorEvents bool
 	// Sealer, when set, encrypts signing keys at rest.
 	Sealer KeySealer
-	// Handoff, when set, starts a handoff of new deliveries to this node's
-	// dispatcher for one submitted event (see delivery.Handoff).
-	Handoff func() Handoff
+	// Events, when set, stores submitted events instead of Store: this
+	// node's dispatcher (delivery.Dispatcher.EventCreate), which takes
+	// their new deliveries straight to its workers.
+	Events  EventCreator
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
 
-// Handoff gives new deliveries straight to a dispatcher.
-type Handoff interface {
-	Params(now time.Time) *store.Handoff
-	Done(claims []*store.Claim, err error)
+// EventCreator stores an event with its deliveries, as store.Store's
+// EventCreate does.
+type EventCreator interface {
+	EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error)
 }
 
 // Service implements hookd's use cases.
@@ -89,6 +90,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = 720 * time.Hour
+	}
+	if cfg.Events == nil {
+		cfg.Events = cfg.Store
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -1,22 +1,3 @@
-// Package store is hookd's storage contract: the Store interface that every
-// backend (internal/store/sqlite, internal/store/postgres) implements, the
-// parameter types of its methods, and the errors they return.
-//
-// The contract is backed by a conformance suite, internal/store/storetest,
-// that every backend must pass; extend the suite rather than asserting a
-// behaviour in one backend's tests only. Only hookd's own packages
-// implement Store.
-//
-// Reservations (DeliveryClaimParams.Reserve, EventCreateParams.Handoff)
-// are the caller's bookkeeping: a backend asks once per delivery it
-// leases, and a call that fails voids all of its reservations, so a
-// backend must not re-run a transaction in which it already asked.
-//
-// Backends own the transactional rules of SPEC §2: an event is stored with
-// its deliveries in one transaction, a disable cancels pending deliveries in
-// the transaction that disables, and a result moves a delivery and its
-// endpoint together (see hook.Decide). Callers pass the current time in
-// every parameter struct that needs it; backends never read the clock.
 package store
 
 import (
@@ -164,6 +145,11 @@ type EndpointUpdateParams struct {
 	OperatorEvents bool
 }
 
+// Patch is the change p asks for, for hook.ApplyPatch.
+func (p *EndpointUpdateParams) Patch() hook.EndpointPatch {
+	return hook.EndpointPatch{URL: p.URL, Description: p.Description, EventTypes: p.EventTypes, Enabled: p.Enabled}
+}
+
 // EndpointRotateKeyParams rotates an endpoint's signing key.
 type EndpointRotateKeyParams struct {
 	ID        string
@@ -192,8 +178,9 @@ type EventCreateParams struct {
 type Handoff struct {
 	// Reserve is asked, inside the transaction, whether the caller takes a
 	// new delivery to the endpoint (of the account) now. It must be quick
-	// and must not call the store. If EventCreate fails, every reservation
-	// it made is void.
+	// and must not call the store. It may be asked again for the same
+	// delivery (see the package doc): only the reservations behind the
+	// returned Claims are used, and none if EventCreate fails.
 	Reserve func(endpointID, accountID string) bool
 	// Until is when the lease of the deliveries taken ends.
 	Until time.Time
@@ -216,6 +203,20 @@ type DeliveryListParams struct {
 	EventID    string
 	Status     string
 	Page
+}
+
+// Where lists the conditions p sets, as column = value pairs in a fixed
+// order, for a backend to write in its dialect (it adds the page's
+// "id < After" and the order itself).
+func (p *DeliveryListParams) Where() (columns []string, values []any) {
+	for _, f := range []struct{ col, v string }{
+		{"account_id", p.AccountID}, {"endpoint_id", p.EndpointID}, {"event_id", p.EventID}, {"status", p.Status},
+	} {
+		if f.v != "" {
+			columns, values = append(columns, f.col), append(values, f.v)
+		}
+	}
+	return columns, values
 }
 
 // AttemptListParams selects a delivery's attempts, in number order: After
@@ -255,9 +256,10 @@ type DeliveryClaimParams struct {
 	// leased, with the delivery's endpoint and account: the caller takes a
 	// worker, an endpoint slot and an account slot for it, or refuses (the
 	// endpoint or the account is at its in-flight limit) and the delivery
-	// stays unclaimed. It must be quick and must not call the store. If
-	// DeliveryClaim fails, every reservation it made is void. Nil accepts
-	// everything.
+	// stays unclaimed. It must be quick and must not call the store. As
+	// with Handoff.Reserve, it may be asked again for the same delivery;
+	// only the reservations behind the returned claims are used, and none
+	// if DeliveryClaim fails. Nil accepts everything.
 	Reserve func(endpointID, accountID string) bool
 	// Full lists endpoints that are at their limit, so backends can skip
 	// them in the query instead of reading their rows.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -117,40 +116,22 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err := t.flush(); err != nil {
 			return err
 		}
-		before := *e
-		if p.URL != nil {
-			e.URL = *p.URL
+		c := hook.ApplyPatch(e, p.Patch(), ms(p.Now), p.OperatorEvents)
+		if c.Enabled != nil {
+			t.operatorEnqueue(*c.Enabled)
+			queued = true
 		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = p.EventTypes
-		}
-		switch {
-		case p.Enabled == nil || *p.Enabled == e.Enabled:
-			// Disabling a disabled endpoint changes nothing (SPEC §2).
-		case *p.Enabled:
-			if p.OperatorEvents && hook.Automatic(e.DisabledReason) {
-				t.operatorEnqueue(hook.EndpointEnabledEvent(e, p.Now))
-				queued = true
-			}
-			e.Enabled, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures = true, "", time.Time{}, 0
-		default:
-			e.Enabled, e.DisabledReason, e.DisabledAt = false, hook.ReasonManual, ms(p.Now)
+		if c.CancelPending {
 			t.cancelPending([]string{e.ID}, hook.CanceledDisabled, p.Now)
 		}
-		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
-			slices.Equal(e.EventTypes, before.EventTypes) {
-			out = e // nothing changes, not even updated_at
+		out = e
+		if !c.Changed {
 			return nil
 		}
-		e.UpdatedAt = ms(p.Now)
 		t.queue(`UPDATE endpoints SET url = $1, description = $2, event_types = $3, enabled = $4,
 			disabled_reason = $5, disabled_at = $6, consecutive_failures = $7, updated_at = $8 WHERE id = $9`,
 			text(e.URL), text(e.Description), strs(e.EventTypes), e.Enabled, nullString(e.DisabledReason),
 			nullTime(e.DisabledAt), e.ConsecutiveFailures, e.UpdatedAt, e.ID)
-		out = e
 		return nil
 	})
 	if err != nil {

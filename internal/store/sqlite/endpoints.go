@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -54,7 +53,7 @@ func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		w.endpointsChanged()
 		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AccountID, e.URL, e.Description, types, e.Signing, keys, e.PublicKey,
@@ -110,44 +109,27 @@ func (s *Store) EndpointList(ctx context.Context, p *store.EndpointListParams) (
 func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	// wake: a re-enable may queue an operator message.
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {
 			return err
 		}
-		before := *e
-		if p.URL != nil {
-			e.URL = *p.URL
-		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = p.EventTypes
-		}
-		switch {
-		case p.Enabled == nil || *p.Enabled == e.Enabled:
-			// Disabling a disabled endpoint changes nothing (SPEC §2).
-		case *p.Enabled:
-			if p.OperatorEvents && hook.Automatic(e.DisabledReason) {
-				if err := w.operatorEnqueue(hook.EndpointEnabledEvent(e, p.Now)); err != nil {
-					return err
-				}
+		c := hook.ApplyPatch(e, p.Patch(), p.Now, p.OperatorEvents)
+		if c.Enabled != nil {
+			if err := w.operatorEnqueue(*c.Enabled); err != nil {
+				return err
 			}
-			e.Enabled, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures = true, "", time.Time{}, 0
-		default:
-			e.Enabled, e.DisabledReason, e.DisabledAt = false, hook.ReasonManual, p.Now
+		}
+		if c.CancelPending {
 			if err := w.cancelPending(e.ID, hook.CanceledDisabled, p.Now); err != nil {
 				return err
 			}
 		}
-		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
-			slices.Equal(e.EventTypes, before.EventTypes) {
-			out = e // nothing changes, not even updated_at
+		out = e
+		if !c.Changed {
 			return nil
 		}
-		e.UpdatedAt = p.Now
 		types, err := marshalJSON(e.EventTypes)
 		if err != nil {
 			return err
@@ -159,7 +141,6 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err != nil {
 			return fmt.Errorf("update endpoint: %w", err)
 		}
-		out = e
 		return nil
 	})
 	return out, err
@@ -176,22 +157,21 @@ func (w *wtx) cancelPending(endpointID, reason string, now time.Time) error {
 	return nil
 }
 
-// disable disables an enabled endpoint for reason and cancels its
+// disable stores the disable hook.AutoDisable made of e and cancels its
 // pending deliveries.
-func (w *wtx) disable(e *hook.Endpoint, reason string, now time.Time) error {
+func (w *wtx) disable(e *hook.Endpoint) error {
 	w.endpointsChanged()
 	_, err := w.exec(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE id = ?`,
-		reason, ms(now), ms(now), e.ID)
+		e.DisabledReason, ms(e.DisabledAt), ms(e.UpdatedAt), e.ID)
 	if err != nil {
 		return fmt.Errorf("disable endpoint: %w", err)
 	}
-	e.Enabled, e.DisabledReason, e.DisabledAt, e.UpdatedAt = false, reason, now, now
-	return w.cancelPending(e.ID, hook.CanceledDisabled, now)
+	return w.cancelPending(e.ID, hook.CanceledDisabled, e.DisabledAt)
 }
 
 // EndpointDelete implements store.Store.
 func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) error {
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		w.endpointsChanged()
 		res, err := w.exec(`UPDATE endpoints SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`, ms(now), ms(now), id)
 		if err != nil {
@@ -207,7 +187,7 @@ func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) er
 // EndpointRotateKey implements store.Store.
 func (s *Store) EndpointRotateKey(ctx context.Context, p *store.EndpointRotateKeyParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
-	err := s.write(ctx, true, false, func(w *wtx) error {
+	err := s.write(ctx, durable, func(w *wtx) error {
 		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {

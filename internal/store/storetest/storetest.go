@@ -38,6 +38,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EventIdempotency", testEventIdempotency},
 		{"EventCreateConcurrent", testEventCreateConcurrent},
 		{"EventCreateConflictsInBatch", testEventCreateConflictsInBatch},
+		{"CommitFailure", testCommitFailure},
 		{"ClaimLeases", testClaimLeases},
 		{"EventHandoff", testEventHandoff},
 		{"ClaimCapacity", testClaimCapacity},

@@ -176,12 +176,16 @@ func TestStartRunsPassesUntilStop(t *testing.T) {
 	b := setup(t)
 	b.addEvents(t, 1, b.now.Add(-800*time.Hour))
 	b.pruner.Interval = time.Millisecond
-	b.pruner.Start(context.Background())
+	if err := b.pruner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(b.counter.Calls()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond) // polling a count; no signal exists for "a pass ran"
 	}
-	b.pruner.Stop()
+	if err := b.pruner.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	n := len(b.counter.Calls())
 	if n < 2 {
 		t.Fatalf("the pruner made %d Prune calls in 10 s with a 1 ms interval, want at least 2", n)
@@ -193,5 +197,7 @@ func TestStartRunsPassesUntilStop(t *testing.T) {
 
 func TestStopWithoutStart(t *testing.T) {
 	t.Parallel()
-	(&Pruner{}).Stop() // must not block or panic
+	if err := (&Pruner{}).Stop(context.Background()); err != nil { // must not block or panic
+		t.Fatal(err)
+	}
 }

@@ -46,9 +46,11 @@ func StopAll(ctx context.Context, services ...Service) error {
 	return errors.Join(errs...)
 }
 
-// Loops is a Service made of loops that run until their context ends: Stop
-// cancels the context and waits for every loop to return. The zero value
-// is ready to use; it can be started once.
+// Loops does the bookkeeping of a Service made of loops that run until
+// their context ends: its Start runs them, its Stop cancels their context
+// and waits for every loop to return. A service embeds it and calls it
+// from its own Start and Stop. The zero value is ready to use; it can be
+// started once.
 type Loops struct {
 	mu      sync.Mutex
 	started bool

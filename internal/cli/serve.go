@@ -54,25 +54,31 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	return shutdown(n, cfg.ShutdownTimeout, logger)
 }
 
-// closeGrace is how long, past --shutdown-timeout, hookd serve waits for
-// the database to close before it exits anyway.
+// closeGrace is the part of --shutdown-timeout kept for closing the
+// database after the drain (at most a fifth of it).
 const closeGrace = 2 * time.Second
 
-// shutdown stops n within timeout (see docs/deployment.md#shutdown). A
-// stop that the timeout cut short is not a failure of hookd serve: what it
-// abandoned is delivered again once its lease ends, and the log says so;
-// it returns an error only when something else went wrong. Should the
-// store not close in time either, it returns anyway: the process exits.
+// shutdown stops n within timeout (see docs/deployment.md#shutdown): the
+// services drain until the timeout less the part kept for closing the
+// database, and when the timeout is over shutdown returns, closed or not,
+// so that the process exits. A stop that the timeout cut short is not a
+// failure of hookd serve: what it abandoned is delivered again once its
+// lease ends, and the log says so; shutdown returns an error only when
+// something else went wrong.
 func shutdown(n *Node, timeout time.Duration, logger *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	hard := time.NewTimer(timeout)
+	defer hard.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout-min(closeGrace, timeout/5))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- n.Stop(ctx) }()
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(timeout + closeGrace):
-		logger.Error("shutdown timeout reached and the database did not close in time: exiting; unrecorded work is delivered again once its lease ends",
+	case <-hard.C:
+		// A database out of reach can hold its connections' close for
+		// long (PostgreSQL's driver sends a cancel request first).
+		logger.Warn("shutdown timeout reached before the database closed: exiting; unrecorded work is delivered again once its lease ends",
 			slog.Duration("shutdown_timeout", timeout))
 		return nil
 	}
@@ -359,7 +365,7 @@ func (n *Node) Stop(ctx context.Context) error {
 
 // closeAll releases what a failed StartNode had opened.
 func (n *Node) closeAll() {
-	ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	startstop.StopAll(ctx, n.services...)
 	if n.ln != nil {

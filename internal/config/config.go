@@ -1,6 +1,10 @@
 // Package config is hookd serve's configuration: every flag of SPEC §7
 // with its default, its HOOKD_* environment twin, and the checks that run
 // before anything starts. Nothing else reads flags or the environment.
+//
+// It is the one place defaults are written (in FlagSet; the derived ones
+// in Validate): the packages below take explicit values and reject
+// missing ones (see package delivery's doc).
 package config
 
 import (

@@ -201,3 +201,48 @@ func TestStopWithoutStart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Start refuses a pruner without its periods rather than guess them.
+func TestStartNeedsPeriods(t *testing.T) {
+	t.Parallel()
+	for _, p := range []*Pruner{{IdempotencyTTL: time.Hour}, {Retention: time.Hour}} {
+		if err := p.Start(context.Background()); err == nil {
+			p.Stop(context.Background())
+			t.Errorf("Start with Retention %v, IdempotencyTTL %v: no error", p.Retention, p.IdempotencyTTL)
+		}
+	}
+}
+
+// blockedStore's Prune holds until released, whatever its context says.
+type blockedStore struct {
+	store.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockedStore) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneResult, error) {
+	close(b.entered)
+	<-b.release
+	return &store.PruneResult{}, nil
+}
+
+// Stop honours its deadline even when a pass does not end.
+func TestStopHonoursTheDeadline(t *testing.T) {
+	t.Parallel()
+	bs := &blockedStore{entered: make(chan struct{}), release: make(chan struct{})}
+	p := &Pruner{Store: bs, Retention: time.Hour, IdempotencyTTL: time.Hour, Interval: time.Millisecond}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer close(bs.release)
+	select {
+	case <-bs.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no pass began")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Stop(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Stop with a pass stuck and its deadline passed = %v, want context.Canceled", err)
+	}
+}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ func newAttemptLog(log *slog.Logger, now func() time.Time) *attemptLog {
 // again (zero: no retry left).
 func (l *attemptLog) attempt(del *hook.Delivery, o *Outcome, retryAt time.Time) {
 	if o.OK() {
+		if !l.log.Enabled(context.Background(), slog.LevelDebug) {
+			return // the hot path: build no attributes for nothing
+		}
 		l.log.Debug("attempt succeeded", slog.String("endpoint_id", del.EndpointID), slog.String("delivery_id", del.ID),
 			slog.String("event_id", del.EventID), slog.Int("attempt", del.Attempts+1), slog.Int("status_code", o.StatusCode),
 			slog.Duration("duration", o.Duration))

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,13 +26,13 @@ import (
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/retention"
 	"github.com/hookd/hookd/internal/service"
+	"github.com/hookd/hookd/internal/startstop"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/postgres"
 	"github.com/hookd/hookd/internal/store/sqlite"
 	"github.com/hookd/hookd/internal/ui"
 	"github.com/hookd/hookd/internal/version"
 	"github.com/hookd/hookd/webhook"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func runServe(ctx context.Context, args []string, env Env) error {
@@ -51,10 +50,57 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	<-ctx.Done()
-	logger.Info("shutting down: finishing attempts under way")
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.AttemptTimeout+15*time.Second)
+	logger.Info("shutting down: finishing attempts under way", slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
+	return shutdown(n, cfg.ShutdownTimeout, logger)
+}
+
+// closeGrace is the part of --shutdown-timeout kept for closing the
+// database after the drain (at most a fifth of it).
+const closeGrace = 2 * time.Second
+
+// shutdown stops n within timeout (see docs/deployment.md#shutdown): the
+// services drain until the timeout less the part kept for closing the
+// database, and when the timeout is over shutdown returns, closed or not,
+// so that the process exits. A stop that the timeout cut short is not a
+// failure of hookd serve: what it abandoned is delivered again once its
+// lease ends, and the log says so; shutdown returns an error only when
+// something else went wrong.
+func shutdown(n *Node, timeout time.Duration, logger *slog.Logger) error {
+	hard := time.NewTimer(timeout)
+	defer hard.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout-min(closeGrace, timeout/5))
 	defer cancel()
-	return n.Stop(stopCtx)
+	done := make(chan error, 1)
+	go func() { done <- n.Stop(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-hard.C:
+		// A database out of reach can hold its connections' close for
+		// long (PostgreSQL's driver sends a cancel request first).
+		logger.Warn("shutdown timeout reached before the database closed: exiting; unrecorded work is delivered again once its lease ends",
+			slog.Duration("shutdown_timeout", timeout))
+		return nil
+	}
+	if err != nil && onlyDeadline(err) {
+		logger.Warn("shutdown timeout reached", slog.Duration("shutdown_timeout", timeout), slog.Any("error", err))
+		return nil
+	}
+	return err
+}
+
+// onlyDeadline reports whether every error joined in err is a deadline
+// that passed.
+func onlyDeadline(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyDeadline(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded)
 }
 
 func runMigrate(ctx context.Context, args []string, env Env) error {
@@ -97,25 +143,42 @@ type Node struct {
 	log        *slog.Logger
 	store      store.Store
 	dispatcher *delivery.Dispatcher
-	pruner     *retention.Pruner
 	server     *http.Server
-	metricsSrv *http.Server
 	ln         net.Listener
 	metricsLn  net.Listener // nil without --metrics-addr
 	senders    []*delivery.Sender
+	// services are what runs in the background, in the order started:
+	// the dispatcher, the retention pruner, the API and metrics servers.
+	services []startstop.Service
 }
 
-// serve runs srv on ln; if it stops for any reason but Shutdown, the node
-// cannot do its job, and says so.
-func (n *Node) serve(srv *http.Server, ln net.Listener, what string) {
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		n.log.Error("server stopped", slog.String("server", what), slog.Any("error", err))
+// Server timeouts of the API and metrics servers: the one place they are
+// written. A client gets this long to send its request headers, and the
+// API's whole request; an idle keep-alive connection is closed after
+// serverIdleTimeout. The API's write timeout follows its request bound
+// (see StartNode).
+const (
+	serverReadHeaderTimeout = 10 * time.Second
+	serverReadTimeout       = 30 * time.Second
+	serverIdleTimeout       = 120 * time.Second
+)
+
+// startService starts s and keeps it for Stop.
+func (n *Node) startService(ctx context.Context, s startstop.Service) error {
+	if err := s.Start(ctx); err != nil {
+		return err
 	}
+	n.services = append(n.services, s)
+	return nil
 }
 
-// StartNode opens the store (creating the schema), starts delivering and
-// starts serving the API. Stop it with Stop.
+// StartNode validates cfg (filling in its derived defaults, see
+// config.Config), opens the store (creating the schema), starts
+// delivering and starts serving the API. Stop it with Stop.
 func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
@@ -156,15 +219,13 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		return nil, err
 	}
 	dcfg := delivery.Config{
-		Store:   n.store,
-		Sender:  sender,
-		Policy:  delivery.RetryPolicy{MaxRetries: cfg.MaxRetries, Base: cfg.RetryBase, Factor: cfg.RetryFactor, Jitter: 0.1},
+		Store:  n.store,
+		Sender: sender,
+		Policy: delivery.RetryPolicy{MaxRetries: cfg.MaxRetries, Base: cfg.RetryBase, Factor: cfg.RetryFactor,
+			Jitter: delivery.RetryJitter},
 		Workers: cfg.Concurrency, EndpointConcurrency: cfg.EndpointConcurrency, AccountConcurrency: cfg.AccountConcurrency,
 		DisableAfter: cfg.DisableAfter, Lease: cfg.Lease, OpenKey: sealer.Open,
 		Now: opts.Now, Logger: opts.Logger, Metrics: m,
-	}
-	if cfg.DisableAfter == 0 {
-		dcfg.DisableAfter = -1 // the flag's 0 means never
 	}
 	if cfg.OperatorWebhook != "" {
 		dcfg.OperatorURL = cfg.OperatorWebhook
@@ -193,13 +254,15 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	}
 
 	if cfg.Deliver {
-		if err := n.dispatcher.Start(ctx); err != nil {
+		if err := n.startService(ctx, n.dispatcher); err != nil {
 			return nil, err
 		}
 	}
-	n.pruner = &retention.Pruner{Store: n.store, Retention: cfg.Retention, IdempotencyTTL: service.IdempotencyTTL,
+	pruner := &retention.Pruner{Store: n.store, Retention: cfg.Retention, IdempotencyTTL: service.IdempotencyTTL,
 		Now: opts.Now, Logger: opts.Logger}
-	n.pruner.Start(ctx)
+	if err := n.startService(ctx, pruner); err != nil {
+		return nil, err
+	}
 
 	// A request waits at most this long for the database (and for a
 	// connection test's receiver) before it answers 503 unavailable.
@@ -215,10 +278,10 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		Handler: api,
 		// Bounded so that slow clients cannot pin connections; the write
 		// timeout leaves room for a request's own bound (requestTimeout).
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      requestTimeout + 10*time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: serverReadHeaderTimeout,
+		ReadTimeout:       serverReadTimeout,
+		WriteTimeout:      requestTimeout + serverReadHeaderTimeout,
+		IdleTimeout:       serverIdleTimeout,
 		MaxHeaderBytes:    httpapi.MaxHeaderBytes, // the API answers over its own limits with JSON
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
@@ -241,22 +304,17 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	if n.server.TLSConfig != nil {
 		n.ln = tls.NewListener(n.ln, n.server.TLSConfig)
 	}
-	go n.serve(n.server, n.ln, "API")
+	if err := n.startService(ctx, &startstop.HTTPServer{Name: "API", Server: n.server, Listener: n.ln, Logger: opts.Logger}); err != nil {
+		return nil, err
+	}
 	if cfg.MetricsAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
-		if cfg.Pprof {
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		}
-		n.metricsSrv = &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			return nil, fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
 		}
-		go n.serve(n.metricsSrv, n.metricsLn, "metrics")
+		srv := metrics.NewServer(n.metricsLn, m, cfg.Pprof, serverReadHeaderTimeout, opts.Logger)
+		if err := n.startService(ctx, srv); err != nil {
+			return nil, err
+		}
 	}
 
 	kind, where := cfg.Backend()
@@ -286,18 +344,15 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 // Addr is the address the API listens on.
 func (n *Node) Addr() string { return n.ln.Addr().String() }
 
-// Stop shuts down gracefully: stop taking requests, stop claiming, finish
-// the attempts under way and write their results, close the store.
+// Stop shuts down gracefully, within ctx: it stops taking requests and
+// claiming at once, then lets the API's requests and the attempts under
+// way finish and writes their results, all at the same time and under
+// the same deadline, then closes the store. When ctx ends first, every
+// service abandons what it has under way (see startstop.Service and
+// delivery.Dispatcher.Stop) and Stop returns their errors, which then
+// include ctx's.
 func (n *Node) Stop(ctx context.Context) error {
-	var errs []error
-	if err := n.server.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("stop API: %w", err))
-	}
-	if n.metricsSrv != nil {
-		n.metricsSrv.Shutdown(ctx)
-	}
-	n.dispatcher.Stop()
-	n.pruner.Stop()
+	errs := []error{startstop.StopAll(ctx, n.services...)}
 	for _, s := range n.senders {
 		s.CloseIdleConnections()
 	}
@@ -310,17 +365,14 @@ func (n *Node) Stop(ctx context.Context) error {
 
 // closeAll releases what a failed StartNode had opened.
 func (n *Node) closeAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	startstop.StopAll(ctx, n.services...)
 	if n.ln != nil {
 		n.ln.Close()
 	}
-	if n.server != nil {
-		n.server.Close()
-	}
-	if n.dispatcher != nil {
-		n.dispatcher.Stop()
-	}
-	if n.pruner != nil {
-		n.pruner.Stop()
+	if n.metricsLn != nil {
+		n.metricsLn.Close()
 	}
 	if n.store != nil {
 		n.store.Close()

@@ -1,6 +1,10 @@
 // Package config is hookd serve's configuration: every flag of SPEC §7
 // with its default, its HOOKD_* environment twin, and the checks that run
 // before anything starts. Nothing else reads flags or the environment.
+//
+// It is the one place defaults are written (in FlagSet; the derived ones
+// in Validate): the packages below take explicit values and reject
+// missing ones (see package delivery's doc).
 package config
 
 import (
@@ -13,38 +17,43 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/webhook"
 	"net/netip"
 )
 
-// Config is the configuration of hookd serve.
+// Config is the configuration of hookd serve. Its defaults are written
+// once, in FlagSet; the two derived ones (--account-concurrency and
+// --shutdown-timeout, whose 0 means "computed from other flags") are
+// computed once, in Validate. Packages take the values as they are.
 type Config struct {
-	Addr       string // --addr, ":8080"
-	DataDir    string // --data-dir, "./hookd-data"
+	Addr       string // --addr
+	DataDir    string // --data-dir
 	DB         string // --db: "" (SQLite in the data dir), sqlite:PATH, postgres://…
 	AdminToken string // --admin-token; generated into the data dir when empty (SQLite only)
 
-	DBMaxConns         int           // --db-max-conns: PostgreSQL pool size, 16
-	DBStatementTimeout time.Duration // --db-statement-timeout: PostgreSQL, 30s
+	DBMaxConns         int           // --db-max-conns: PostgreSQL pool size
+	DBStatementTimeout time.Duration // --db-statement-timeout: PostgreSQL
 	TLSCert            string        // --tls-cert
 	TLSKey             string        // --tls-key
 	MetricsAddr        string        // --metrics-addr: serve /metrics there instead of on --addr
 	Pprof              bool          // --pprof: also serve /debug/pprof/ on --metrics-addr
 
-	AttemptTimeout      time.Duration // --attempt-timeout, 5s
-	MaxRetries          int           // --max-retries, 3
-	RetryBase           time.Duration // --retry-base, 30s
-	RetryFactor         float64       // --retry-factor, 8
-	DisableAfter        int           // --disable-after, 3
-	EndpointConcurrency int           // --endpoint-concurrency, 10
-	AccountConcurrency  int           // --account-concurrency; 0: a quarter of --concurrency (see Validate)
-	Concurrency         int           // --concurrency, 256: attempts in flight per node
-	Deliver             bool          // --deliver, true: false makes an API-only node
-	Lease               time.Duration // --lease, 30s
-	Retention           time.Duration // --retention, 720h
-	SecretOverlap       time.Duration // --secret-overlap, 24h
-	MaxEventBytes       int64         // --max-event-bytes, 1 MiB
+	AttemptTimeout      time.Duration // --attempt-timeout
+	MaxRetries          int           // --max-retries
+	RetryBase           time.Duration // --retry-base
+	RetryFactor         float64       // --retry-factor
+	DisableAfter        int           // --disable-after
+	EndpointConcurrency int           // --endpoint-concurrency
+	AccountConcurrency  int           // --account-concurrency; 0: a quarter of --concurrency
+	Concurrency         int           // --concurrency: attempts in flight per node
+	Deliver             bool          // --deliver: false makes an API-only node
+	Lease               time.Duration // --lease: at least delivery.MinLease(--attempt-timeout)
+	ShutdownTimeout     time.Duration // --shutdown-timeout; 0: shutdownGrace plus --attempt-timeout
+	Retention           time.Duration // --retention
+	SecretOverlap       time.Duration // --secret-overlap
+	MaxEventBytes       int64         // --max-event-bytes
 
 	AllowPrivateTargets bool   // --allow-private-targets
 	AllowTargetCIDRs    string // --allow-target-cidrs: comma-separated prefixes
@@ -55,11 +64,11 @@ type Config struct {
 
 	SecretKey     string  // --secret-key: base64 32-byte keys, comma-separated, first seals
 	SecretKeyFile string  // --secret-key-file: a file holding the same
-	RateLimit     float64 // --rate-limit: requests/s per account token, 50
-	RateBurst     int     // --rate-limit-burst, 100
-	AdminRate     float64 // --admin-rate-limit: requests/s for the admin token, 0 (none)
+	RateLimit     float64 // --rate-limit: requests/s per account token
+	RateBurst     int     // --rate-limit-burst
+	AdminRate     float64 // --admin-rate-limit: requests/s for the admin token
 
-	UIFrameAncestors string // --ui-frame-ancestors: who may embed /ui/ (CSP frame-ancestors), 'none'
+	UIFrameAncestors string // --ui-frame-ancestors: who may embed /ui/ (CSP frame-ancestors)
 
 	LogLevel  string // --log-level: debug, info, warn, error
 	LogFormat string // --log-format: text, json
@@ -67,6 +76,11 @@ type Config struct {
 	// Derived by Parse.
 	TargetCIDRs []netip.Prefix `json:"-"`
 }
+
+// shutdownGrace is what the default --shutdown-timeout allows beyond one
+// attempt timeout: for the API's requests under way, the last results and
+// closing the database.
+const shutdownGrace = 10 * time.Second
 
 // Backend kinds.
 const (
@@ -113,6 +127,8 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 		"in-flight attempts per account per node (0: a quarter of --concurrency, at least --endpoint-concurrency; 64 by default)")
 	fs.BoolVar(&c.Deliver, "deliver", true, "run the delivery engine; --deliver=false makes an API-only node")
 	fs.DurationVar(&c.Lease, "lease", 30*time.Second, "how long a node owns claimed work; at least twice --attempt-timeout")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 0,
+		"on SIGTERM, how long to finish the attempts under way before giving them back (0: 10s plus --attempt-timeout)")
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "keep events, deliveries and attempts this long")
 	fs.DurationVar(&c.SecretOverlap, "secret-overlap", 24*time.Hour, "how long a rotated-out secret keeps signing")
 	fs.Int64Var(&c.MaxEventBytes, "max-event-bytes", 1<<20, "largest accepted POST /v1/events body, in bytes")
@@ -247,7 +263,7 @@ func (c *Config) Validate() error {
 		bad("--account-concurrency must be 0 (a quarter of --concurrency) or more")
 	case c.AccountConcurrency == 0:
 		if c.Concurrency >= 1 && c.EndpointConcurrency >= 1 {
-			c.AccountConcurrency = min(c.Concurrency, max(c.Concurrency/4, c.EndpointConcurrency))
+			c.AccountConcurrency = delivery.DefaultAccountConcurrency(c.Concurrency, c.EndpointConcurrency)
 		}
 	case c.AccountConcurrency > c.Concurrency:
 		bad("--account-concurrency %d must not exceed --concurrency %d (equal to it: no per-account limit)",
@@ -256,8 +272,14 @@ func (c *Config) Validate() error {
 		bad("--account-concurrency %d must be at least --endpoint-concurrency %d: one endpoint may use that many",
 			c.AccountConcurrency, c.EndpointConcurrency)
 	}
-	if c.Lease < 2*c.AttemptTimeout {
+	if c.Lease < delivery.MinLease(c.AttemptTimeout) {
 		bad("--lease %s must be at least twice --attempt-timeout %s, so that a node finishes an attempt well before another may take the work", c.Lease, c.AttemptTimeout)
+	}
+	switch {
+	case c.ShutdownTimeout < 0:
+		bad("--shutdown-timeout must be 0 (10s plus --attempt-timeout) or more")
+	case c.ShutdownTimeout == 0:
+		c.ShutdownTimeout = shutdownGrace + c.AttemptTimeout
 	}
 	if c.Retention < time.Hour {
 		bad("--retention must be at least 1h")

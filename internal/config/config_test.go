@@ -83,6 +83,10 @@ func TestValidate(t *testing.T) {
 		{[]string{"--ui-frame-ancestors", "'self' https://app.example.com"}, ""},
 		{[]string{"--ui-frame-ancestors", "'none'; script-src *"}, "--ui-frame-ancestors"},
 		{[]string{"--ui-frame-ancestors", " "}, "--ui-frame-ancestors"},
+		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout"},
+		{[]string{"--shutdown-timeout", "1s"}, ""},
+		{[]string{"--disable-after", "-1"}, "--disable-after"},
+		{[]string{"--disable-after", "0"}, ""},
 	}
 	for _, tt := range tests {
 		_, err := Parse("serve", tt.args, env(nil), io.Discard)
@@ -143,4 +147,31 @@ func TestREADMEListsEveryFlag(t *testing.T) {
 			t.Errorf("README.md has no row %q", row)
 		}
 	})
+}
+
+// --shutdown-timeout 0 (the default) is 10 s more than the attempt
+// timeout; a value given is kept.
+func TestShutdownTimeoutDefault(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 15 * time.Second},
+		{[]string{"--attempt-timeout", "30s", "--lease", "1m"}, 40 * time.Second},
+		{[]string{"--shutdown-timeout", "3s"}, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		c, err := Parse("serve", tt.args, env(nil), io.Discard)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.args, err)
+		}
+		if c.ShutdownTimeout != tt.want {
+			t.Errorf("Parse(%q): ShutdownTimeout = %v, want %v", tt.args, c.ShutdownTimeout, tt.want)
+		}
+		// Validating again (StartNode does) changes nothing.
+		if err := c.Validate(); err != nil || c.ShutdownTimeout != tt.want {
+			t.Errorf("Parse(%q), Validate again: %v, ShutdownTimeout %v", tt.args, err, c.ShutdownTimeout)
+		}
+	}
 }

@@ -7,41 +7,53 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/startstop"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/webhook"
 )
 
-// Config configures a Dispatcher. Zero fields take the defaults given.
+// Config configures a Dispatcher.
+//
+// Every setting that a flag of hookd serve controls must be given: its
+// default lives in internal/config, the one place defaults are written,
+// and New rejects a missing value instead of guessing one. The fields no
+// flag controls (BatchSize, PollInterval, OpenKey, Now, Logger, Metrics)
+// are optional; their zero value means what their doc says.
 type Config struct {
 	Store  Store
 	Sender *Sender
+	// Policy is the retry schedule (--max-retries, --retry-base,
+	// --retry-factor; Jitter is RetryJitter).
 	Policy RetryPolicy
 	// Workers is how many attempts may run at once on this node
-	// (--concurrency, default 256).
+	// (--concurrency).
 	Workers int
 	// EndpointConcurrency bounds in-flight attempts per endpoint on this
-	// node (--endpoint-concurrency, default 10).
+	// node (--endpoint-concurrency).
 	EndpointConcurrency int
 	// AccountConcurrency bounds in-flight attempts per account on this
 	// node (--account-concurrency), so that one account's slow endpoints
-	// cannot take every worker. Default: a quarter of Workers, at least
-	// EndpointConcurrency, at most Workers (64 with 256 workers); Workers
-	// or more means no account limit.
+	// cannot take every worker; Workers means no account limit. See
+	// DefaultAccountConcurrency.
 	AccountConcurrency int
-	// DisableAfter is --disable-after (default 3; negative never).
+	// DisableAfter is --disable-after: an endpoint is disabled after this
+	// many consecutive failed deliveries; 0 means never (as in hook.Decide).
 	DisableAfter int
-	// Lease is how long claimed work belongs to this node (--lease,
-	// default 30s). It must exceed the attempt timeout.
+	// Lease is how long claimed work belongs to this node (--lease); at
+	// least MinLease of the Sender's timeout.
 	Lease time.Duration
-	// BatchSize bounds one claim and one result write (default 256).
+	// BatchSize bounds one claim and one result write; 0 means
+	// DefaultBatchSize.
 	BatchSize int
-	// PollInterval is the longest the dispatcher sleeps without a signal
-	// (default 1s): it bounds how late it notices work another node's
-	// lease left behind, and how late operator messages go out.
+	// PollInterval is the longest the dispatcher sleeps without a signal;
+	// 0 means DefaultPollInterval. It bounds how late it notices work
+	// another node's lease left behind, and how late operator messages go
+	// out.
 	PollInterval time.Duration
 	// OpenKey turns a stored key into a signing key (whsec_/whsk_);
 	// nil means keys are stored as they are.
@@ -53,10 +65,26 @@ type Config struct {
 	// OperatorSender sends operator events (no SSRF guard).
 	OperatorSender *Sender
 
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives attempt outcomes (see attemptLog) and trouble; nil
+	// discards.
+	Logger *slog.Logger
+	// Metrics records; nil means a registry of its own.
 	Metrics *metrics.Metrics
 }
+
+// Defaults of the settings no flag controls.
+const (
+	DefaultBatchSize    = 256
+	DefaultPollInterval = time.Second
+)
+
+// MinLease is the shortest lease for an attempt timeout: twice the
+// timeout, so that a node finishes an attempt (and records it) well before
+// another node may take the work. internal/config checks --lease with it
+// and New checks Config.Lease: one rule, written once.
+func MinLease(attemptTimeout time.Duration) time.Duration { return 2 * attemptTimeout }
 
 // idleRecheck is how long the claim loop waits, after a pass that found
 // only work of endpoints at their limit, before looking again without a
@@ -76,9 +104,11 @@ func DefaultAccountConcurrency(workers, endpointConcurrency int) int {
 	return min(workers, max(workers/4, endpointConcurrency, 1))
 }
 
-// Dispatcher delivers due work. Start it once; Stop it once.
+// Dispatcher delivers due work. It is a startstop.Service: Start it once,
+// Stop it once.
 type Dispatcher struct {
 	cfg Config
+	log *attemptLog
 
 	mu       sync.Mutex
 	inflight map[string]int // endpoint id → attempts under way here
@@ -103,12 +133,17 @@ type Dispatcher struct {
 	opWake    chan struct{}
 	signers   signerCache
 
-	stopClaims chan struct{}
-	claimsDone chan struct{}
-	workersWG  sync.WaitGroup
-	writerDone chan struct{}
-	stopOnce   sync.Once
-	started    bool
+	// cancel ends the context of every store call and attempt: at Stop's
+	// deadline (abandoning what is under way) or after a graceful stop.
+	cancel      context.CancelFunc
+	stopClaims  chan struct{}
+	claimsDone  chan struct{}
+	workersDone chan struct{}
+	writerDone  chan struct{}
+	started     bool
+	// What a stop at the deadline left behind, for its log line.
+	abandoned  atomic.Int64 // attempts canceled under way
+	unrecorded atomic.Int64 // results that could not be written
 }
 
 type job struct {
@@ -116,34 +151,17 @@ type job struct {
 	op    *store.OperatorMessage
 }
 
-// New returns a Dispatcher; it does nothing until Start.
+// New returns a Dispatcher; it does nothing until Start. It checks cfg
+// and names the first field that is missing or out of range.
 func New(cfg Config) (*Dispatcher, error) {
-	if cfg.Store == nil || cfg.Sender == nil {
-		return nil, errors.New("delivery: Store and Sender are required")
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 256
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
 	}
-	if cfg.EndpointConcurrency <= 0 {
-		cfg.EndpointConcurrency = 10
-	}
-	if cfg.AccountConcurrency <= 0 {
-		cfg.AccountConcurrency = DefaultAccountConcurrency(cfg.Workers, cfg.EndpointConcurrency)
-	}
-	if cfg.DisableAfter == 0 {
-		cfg.DisableAfter = 3
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
-	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 256
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = time.Second
-	}
-	if cfg.Policy.Base <= 0 {
-		cfg.Policy = DefaultRetryPolicy
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -154,71 +172,136 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
-	if cfg.OperatorURL != "" && (cfg.OperatorSigner == nil || cfg.OperatorSender == nil) {
-		return nil, errors.New("delivery: an operator webhook needs OperatorSigner and OperatorSender")
-	}
-	if cfg.Lease <= cfg.Sender.Timeout() {
-		return nil, fmt.Errorf("delivery: lease %s must exceed the attempt timeout %s", cfg.Lease, cfg.Sender.Timeout())
-	}
 	d := &Dispatcher{
-		cfg:        cfg,
-		inflight:   make(map[string]int),
-		accounts:   make(map[string]int),
-		jobs:       make(chan job, cfg.Workers),
-		results:    make(chan *hook.Result, cfg.BatchSize),
-		slotFreed:  make(chan struct{}, 1),
-		fullFreed:  make(chan struct{}, 1),
-		opWake:     make(chan struct{}, 1),
-		stopClaims: make(chan struct{}),
-		claimsDone: make(chan struct{}),
-		writerDone: make(chan struct{}),
+		cfg:         cfg,
+		log:         newAttemptLog(cfg.Logger, cfg.Now),
+		inflight:    make(map[string]int),
+		accounts:    make(map[string]int),
+		jobs:        make(chan job, cfg.Workers),
+		results:     make(chan *hook.Result, cfg.BatchSize),
+		slotFreed:   make(chan struct{}, 1),
+		fullFreed:   make(chan struct{}, 1),
+		opWake:      make(chan struct{}, 1),
+		stopClaims:  make(chan struct{}),
+		claimsDone:  make(chan struct{}),
+		workersDone: make(chan struct{}),
+		writerDone:  make(chan struct{}),
 	}
 	d.noReservations = sync.NewCond(&d.mu)
 	return d, nil
 }
 
+// check reports the first setting that is missing or out of range.
+func (cfg *Config) check() error {
+	switch {
+	case cfg.Store == nil || cfg.Sender == nil:
+		return errors.New("Store and Sender are required")
+	case cfg.Workers < 1:
+		return fmt.Errorf("Workers %d: want at least 1", cfg.Workers)
+	case cfg.EndpointConcurrency < 1:
+		return fmt.Errorf("EndpointConcurrency %d: want at least 1", cfg.EndpointConcurrency)
+	case cfg.AccountConcurrency < 1:
+		return fmt.Errorf("AccountConcurrency %d: want at least 1", cfg.AccountConcurrency)
+	case cfg.DisableAfter < 0:
+		return fmt.Errorf("DisableAfter %d: want 0 (never) or more", cfg.DisableAfter)
+	case cfg.Lease < MinLease(cfg.Sender.Timeout()):
+		return fmt.Errorf("Lease %s: want at least %s, twice the attempt timeout", cfg.Lease, MinLease(cfg.Sender.Timeout()))
+	case cfg.BatchSize < 0:
+		return fmt.Errorf("BatchSize %d: want 0 (the default) or more", cfg.BatchSize)
+	case cfg.PollInterval < 0:
+		return fmt.Errorf("PollInterval %s: want 0 (the default) or more", cfg.PollInterval)
+	case cfg.OperatorURL != "" && (cfg.OperatorSigner == nil || cfg.OperatorSender == nil):
+		return errors.New("an operator webhook needs OperatorSigner and OperatorSender")
+	}
+	return cfg.Policy.check()
+}
+
 // Start launches the claim loop, the workers and the result writer, and
-// returns. ctx is used for store calls until Stop.
+// returns. ctx's values reach store calls; Stop, not ctx, ends the
+// dispatcher.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.mu.Lock()
-	if d.started {
+	if d.started || d.stopping {
 		d.mu.Unlock()
-		return errors.New("delivery: dispatcher already started")
+		return fmt.Errorf("delivery: dispatcher %w", startstop.ErrStarted)
 	}
 	d.started = true
 	d.mu.Unlock()
-	ctx = context.WithoutCancel(ctx) // Stop, not ctx, ends the dispatcher
+	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
 	for range d.cfg.Workers {
-		d.workersWG.Add(1)
-		go d.worker(ctx)
+		workers.Go(func() { d.worker(ctx) })
 	}
+	go func() {
+		workers.Wait()
+		close(d.workersDone)
+	}()
 	go d.resultWriter(ctx)
 	go d.claimLoop(ctx)
 	return nil
 }
 
-// Stop stops claiming, lets the attempts under way finish (each is bounded
-// by the attempt timeout), gives back claimed work that was not started,
-// writes the last results and returns.
-func (d *Dispatcher) Stop() {
-	d.stopOnce.Do(func() {
-		d.mu.Lock()
-		started := d.started
+// Stop stops claiming, gives back claimed work that was not started, lets
+// the attempts under way finish (each is bounded by the attempt timeout)
+// and writes their results, then returns.
+//
+// If ctx ends first, Stop abandons the rest: it cancels the attempts under
+// way and the result writes, and returns ctx's error once its goroutines
+// have returned. What it abandoned is not lost: those deliveries stay
+// leased to this node until their lease ends, and then any node attempts
+// them again (at least once; a receiver may see a request twice).
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.started || d.stopping {
 		d.stopping = true
+		d.mu.Unlock()
+		return nil
+	}
+	d.stopping = true // refuses new reservations
+	d.mu.Unlock()
+	// Handoffs under way (an API request's transaction) end on their own;
+	// if one outlives ctx, this goroutine ends with it.
+	reservationsDone := make(chan struct{})
+	go func() {
+		d.mu.Lock()
 		for d.reservations > 0 {
 			d.noReservations.Wait()
 		}
 		d.mu.Unlock()
-		if !started {
-			return
+		close(reservationsDone)
+	}()
+
+	wait := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		case <-ctx.Done():
+			return false
 		}
-		close(d.stopClaims)
-		<-d.claimsDone
+	}
+	close(d.stopClaims)
+	graceful := wait(d.claimsDone) && wait(reservationsDone)
+	if graceful {
 		close(d.jobs) // workers release what they have not started
-		d.workersWG.Wait()
+		graceful = wait(d.workersDone)
+	}
+	if graceful {
 		close(d.results)
-		<-d.writerDone
-	})
+		graceful = wait(d.writerDone)
+	}
+	d.cancel()
+	if graceful {
+		d.log.close()
+		return nil
+	}
+	<-d.claimsDone
+	<-d.workersDone
+	<-d.writerDone
+	d.log.close()
+	d.cfg.Logger.Warn("shutdown timeout reached: work under way abandoned; its deliveries are attempted again once their leases end",
+		slog.Int64("attempts_canceled", d.abandoned.Load()), slog.Int64("results_not_recorded", d.unrecorded.Load()),
+		slog.Duration("lease", d.cfg.Lease))
+	return fmt.Errorf("stop dispatcher: %w", ctx.Err())
 }
 
 // signal makes a non-blocking, coalesced send on c.
@@ -253,7 +336,7 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 			d.claimOperator(ctx, now)
 		}
 		claimed, asked, refused, full, err := d.claim(ctx, now)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Error("claim deliveries", slog.Any("error", err))
 		}
 		if err == nil && asked > 0 && (claimed == asked || refused > 0) {
@@ -270,7 +353,9 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 		wait := d.cfg.PollInterval
 		if err == nil {
 			if next, ok, err := d.cfg.Store.DeliveryNextDue(ctx, now); err != nil {
-				d.cfg.Logger.Error("next due delivery", slog.Any("error", err))
+				if ctx.Err() == nil {
+					d.cfg.Logger.Error("next due delivery", slog.Any("error", err))
+				}
 			} else if ok {
 				wait = min(wait, max(next.Sub(d.cfg.Now()), 0))
 			}
@@ -375,7 +460,9 @@ func (d *Dispatcher) claimOperator(ctx context.Context, now time.Time) {
 	msgs, err := d.cfg.Store.OperatorClaim(ctx, &store.OperatorClaimParams{
 		Now: now, LeaseUntil: now.Add(d.cfg.Lease), Limit: min(free, 16)})
 	if err != nil {
-		d.cfg.Logger.Error("claim operator messages", slog.Any("error", err))
+		if ctx.Err() == nil {
+			d.cfg.Logger.Error("claim operator messages", slog.Any("error", err))
+		}
 		return
 	}
 	d.mu.Lock()
@@ -387,8 +474,18 @@ func (d *Dispatcher) claimOperator(ctx context.Context, now time.Time) {
 }
 
 func (d *Dispatcher) worker(ctx context.Context) {
-	defer d.workersWG.Done()
-	for j := range d.jobs {
+	for {
+		var j job
+		select {
+		case next, ok := <-d.jobs:
+			if !ok {
+				return
+			}
+			j = next
+		case <-ctx.Done():
+			// Stop's deadline: what is left in jobs stays leased.
+			return
+		}
 		select {
 		case <-d.stopClaims:
 			d.release(ctx, j)
@@ -400,13 +497,25 @@ func (d *Dispatcher) worker(ctx context.Context) {
 			d.done("")
 			continue
 		}
-		r := d.attempt(ctx, j.claim)
-		if r == nil {
+		r, err := d.attempt(ctx, j.claim)
+		switch {
+		case errors.Is(err, errKeyUnusable):
 			d.releaseAt(ctx, j.claim, d.cfg.Now().Add(keyErrorRetry))
+			continue
+		case err != nil:
+			// Canceled by Stop's deadline: no outcome to record, the
+			// delivery stays leased.
+			d.abandoned.Add(1)
+			d.endpointDone(j.claim.Delivery)
+			d.done(j.claim.Delivery.EndpointID)
 			continue
 		}
 		d.endpointDone(j.claim.Delivery)
-		d.results <- r
+		select {
+		case d.results <- r:
+		case <-ctx.Done():
+			d.unrecorded.Add(1)
+		}
 		d.done(j.claim.Delivery.EndpointID)
 	}
 }
@@ -467,11 +576,12 @@ func (d *Dispatcher) release(ctx context.Context, j job) {
 }
 
 // releaseAt gives a claimed delivery back, due at t, without an attempt.
+// If it cannot, the delivery falls due when its lease ends.
 func (d *Dispatcher) releaseAt(ctx context.Context, c *store.Claim, t time.Time) {
 	d.endpointDone(c.Delivery)
 	err := d.cfg.Store.DeliveryRelease(ctx, &store.ReleaseParams{
 		DeliveryIDs: []string{c.Delivery.ID}, Leases: []int64{c.Lease}, Now: t})
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Warn("release delivery", slog.String("delivery_id", c.Delivery.ID), slog.Any("error", err))
 	}
 	d.done(c.Delivery.EndpointID)
@@ -481,9 +591,14 @@ func (d *Dispatcher) releaseAt(ctx context.Context, c *store.Claim, t time.Time)
 // be used on this node.
 const keyErrorRetry = time.Minute
 
+// errKeyUnusable: this node cannot sign with the endpoint's key.
+var errKeyUnusable = errors.New("signing key unusable")
+
 // attempt makes one attempt of a claimed delivery and decides its retry.
-// It returns nil if no attempt could be made (see keyErrorRetry).
-func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
+// It returns errKeyUnusable if no attempt could be made (see
+// keyErrorRetry), and ctx's error if ctx ended the attempt (Stop's
+// deadline): neither has an outcome to record.
+func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) (*hook.Result, error) {
 	del := c.Delivery
 	r := &hook.Result{DeliveryID: del.ID, EndpointID: del.EndpointID, Lease: c.Lease}
 	signer, err := d.signers.get(del.EndpointID, c.Keys, d.cfg.OpenKey)
@@ -494,9 +609,12 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
 		// delivery back for later and say so loudly.
 		d.cfg.Logger.Error("endpoint signing key unusable; delivery postponed", slog.String("endpoint_id", del.EndpointID),
 			slog.String("delivery_id", del.ID), slog.Duration("retry_in", keyErrorRetry), slog.Any("error", err))
-		return nil
+		return nil, errKeyUnusable
 	}
 	o := d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer})
+	if o.Code == hook.ErrCodeCanceled && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	r.OK = o.OK()
 	r.Gone = o.StatusCode == 410
 	r.Attempt = hook.Attempt{
@@ -520,10 +638,8 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
 	}
 	d.cfg.Metrics.Attempts.WithLabelValues(outcome, del.Trigger).Inc()
 	d.cfg.Metrics.AttemptDuration.Observe(o.Duration.Seconds())
-	d.cfg.Logger.Debug("attempt", slog.String("delivery_id", del.ID), slog.String("endpoint_id", del.EndpointID),
-		slog.Int("number", del.Attempts+1), slog.Int("status_code", o.StatusCode), slog.String("error", o.Error),
-		slog.Duration("duration", o.Duration))
-	return r
+	d.log.attempt(del, o, r.RetryAt)
+	return r, nil
 }
 
 // resultWriter writes results in batches: whatever has arrived while the
@@ -533,8 +649,18 @@ func (d *Dispatcher) resultWriter(ctx context.Context) {
 	batch := make([]*hook.Result, 0, d.cfg.BatchSize)
 	linger := time.NewTimer(0)
 	<-linger.C
-	for r := range d.results {
-		batch = append(batch[:0], r)
+	for {
+		select {
+		case r, ok := <-d.results:
+			if !ok {
+				return
+			}
+			batch = append(batch[:0], r)
+		case <-ctx.Done():
+			// Stop's deadline: results still queued stay unrecorded.
+			d.unrecorded.Add(int64(len(d.results)))
+			return
+		}
 		// Results are not urgent (the attempts are over, and their leases
 		// run long): collect for a moment so that one transaction records
 		// many, instead of one commit per result under load.
@@ -561,9 +687,10 @@ func (d *Dispatcher) resultWriter(ctx context.Context) {
 	}
 }
 
-// writeResults stores a batch, retrying while the database is unavailable.
-// If it cannot, the results are lost but not the work: the leases run out
-// and the deliveries are attempted again (at least once).
+// writeResults stores a batch, retrying while the database is unavailable,
+// until the lease would end or ctx ends (Stop's deadline). If it cannot,
+// the results are lost but not the work: the leases run out and the
+// deliveries are attempted again (at least once).
 func (d *Dispatcher) writeResults(ctx context.Context, batch []*hook.Result) {
 	d.cfg.Metrics.ResultBatch.Observe(float64(len(batch)))
 	backoff := 50 * time.Millisecond
@@ -576,13 +703,24 @@ func (d *Dispatcher) writeResults(ctx context.Context, batch []*hook.Result) {
 			d.recordFinished(batch, res)
 			return
 		}
+		if ctx.Err() != nil {
+			d.unrecorded.Add(int64(len(batch)))
+			return
+		}
 		if d.cfg.Now().After(deadline) {
 			d.cfg.Logger.Error("write attempt results: giving up; the deliveries will be attempted again",
 				slog.Int("results", len(batch)), slog.Any("error", err))
 			return
 		}
 		d.cfg.Logger.Warn("write attempt results", slog.Int("results", len(batch)), slog.Any("error", err))
-		time.Sleep(backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			d.unrecorded.Add(int64(len(batch)))
+			return
+		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
 }
@@ -613,6 +751,9 @@ func (d *Dispatcher) recordFinished(batch []*hook.Result, res *store.DeliveryCom
 // deliverOperator makes one attempt of an operator message and records it.
 func (d *Dispatcher) deliverOperator(ctx context.Context, m *store.OperatorMessage) {
 	o := d.cfg.OperatorSender.Send(ctx, &Request{URL: d.cfg.OperatorURL, MsgID: m.ID, Body: m.Body, Signer: d.cfg.OperatorSigner})
+	if o.Code == hook.ErrCodeCanceled && ctx.Err() != nil {
+		return // Stop's deadline: the message's lease runs out and it goes again
+	}
 	r := &store.OperatorResult{ID: m.ID, Lease: m.Lease, OK: o.OK(), Error: o.Error}
 	if !r.OK {
 		if wait, ok := d.cfg.Policy.Backoff(m.Attempts+1, o.RetryAfter); ok {
@@ -626,7 +767,7 @@ func (d *Dispatcher) deliverOperator(ctx context.Context, m *store.OperatorMessa
 			slog.Bool("will_retry", !r.RetryAt.IsZero()))
 	}
 	d.cfg.Metrics.OperatorMessages.WithLabelValues(outcome).Inc()
-	if err := d.cfg.Store.OperatorComplete(ctx, &store.OperatorCompleteParams{Results: []*store.OperatorResult{r}, Now: d.cfg.Now()}); err != nil {
+	if err := d.cfg.Store.OperatorComplete(ctx, &store.OperatorCompleteParams{Results: []*store.OperatorResult{r}, Now: d.cfg.Now()}); err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Error("record operator attempt", slog.String("event_id", m.ID), slog.Any("error", err))
 	}
 }

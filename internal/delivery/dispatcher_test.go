@@ -111,10 +111,15 @@ func newDispatcher(t *testing.T, st store.Store, workers int) *delivery.Dispatch
 	return startDispatcher(t, delivery.Config{Store: st, Workers: workers, EndpointConcurrency: 2})
 }
 
-// startDispatcher starts a dispatcher with cfg, plus a sender and a lease.
+// startDispatcher starts a dispatcher with cfg, plus a sender, a lease, a
+// retry policy and, unless cfg has one, no account limit.
 func startDispatcher(t *testing.T, cfg delivery.Config) *delivery.Dispatcher {
 	cfg.Sender = delivery.NewSender(delivery.SenderConfig{Timeout: 2 * time.Second})
 	cfg.Lease = 10 * time.Second
+	cfg.Policy = delivery.RetryPolicy{MaxRetries: 3, Base: time.Second, Factor: 2}
+	if cfg.AccountConcurrency == 0 {
+		cfg.AccountConcurrency = cfg.Workers
+	}
 	d, err := delivery.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +127,11 @@ func startDispatcher(t *testing.T, cfg delivery.Config) *delivery.Dispatcher {
 	if err := d.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(d.Stop)
+	t.Cleanup(func() {
+		if err := d.Stop(context.Background()); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
 	return d
 }
 

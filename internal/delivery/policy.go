@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -9,20 +10,38 @@ import (
 // MaxRetryAfter caps how far a receiver's Retry-After can push a retry.
 const MaxRetryAfter = time.Hour
 
-// RetryPolicy is the retry schedule of SPEC §2: after failed attempt n
-// (1-based), if n <= MaxRetries, the next attempt comes after
-// Base × Factor^(n-1), ± Jitter.
+// RetryJitter is the spread of every retry wait: ±10 % (docs/delivery.md),
+// so that the deliveries failed by one outage do not all come back at the
+// same moment. No flag sets it.
+const RetryJitter = 0.1
+
+// RetryPolicy is the retry schedule of docs/delivery.md: after failed
+// attempt n (1-based), if n <= MaxRetries, the next attempt comes after
+// Base × Factor^(n-1), ± Jitter. The flags' defaults are in
+// internal/config; a RetryPolicy has none of its own.
 type RetryPolicy struct {
-	MaxRetries int           // --max-retries; default 3
-	Base       time.Duration // --retry-base; default 30s
-	Factor     float64       // --retry-factor; default 8
-	Jitter     float64       // fraction, default 0.1 (±10 %)
+	MaxRetries int           // --max-retries: 0 or more
+	Base       time.Duration // --retry-base: positive
+	Factor     float64       // --retry-factor: at least 1
+	Jitter     float64       // a fraction in [0, 1): RetryJitter, or 0 for none
 	// Rand returns a float in [0,1); nil means math/rand/v2.
 	Rand func() float64
 }
 
-// DefaultRetryPolicy is ≈30 s, 4 min, 32 min.
-var DefaultRetryPolicy = RetryPolicy{MaxRetries: 3, Base: 30 * time.Second, Factor: 8, Jitter: 0.1}
+// check names the first field out of range.
+func (p RetryPolicy) check() error {
+	switch {
+	case p.MaxRetries < 0:
+		return fmt.Errorf("Policy.MaxRetries %d: want 0 or more", p.MaxRetries)
+	case p.Base <= 0:
+		return fmt.Errorf("Policy.Base %s: want a positive duration", p.Base)
+	case p.Factor < 1:
+		return fmt.Errorf("Policy.Factor %v: want at least 1", p.Factor)
+	case p.Jitter < 0 || p.Jitter >= 1:
+		return fmt.Errorf("Policy.Jitter %v: want a fraction from 0 to below 1", p.Jitter)
+	}
+	return nil
+}
 
 // Backoff returns the wait after failed attempt n (1-based) and whether a
 // retry remains. retryAfter, when positive (a 429/503 Retry-After), may

@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
+// policy is the schedule of hookd serve's default flags.
+var policy = RetryPolicy{MaxRetries: 3, Base: 30 * time.Second, Factor: 8, Jitter: RetryJitter}
+
 func TestBackoff(t *testing.T) {
 	t.Parallel()
 	fixed := func(v float64) func() float64 { return func() float64 { return v } }
-	p := DefaultRetryPolicy
+	p := policy
 	p.Rand = fixed(0.5) // no jitter
 	tests := []struct {
 		n          int
@@ -36,7 +39,7 @@ func TestBackoff(t *testing.T) {
 func TestBackoffJitter(t *testing.T) {
 	t.Parallel()
 	for _, r := range []float64{0, 0.999999} {
-		p := DefaultRetryPolicy
+		p := policy
 		p.Rand = func() float64 { return r }
 		got, _ := p.Backoff(1, 0)
 		if got < 27*time.Second || got > 33*time.Second {
@@ -46,7 +49,7 @@ func TestBackoffJitter(t *testing.T) {
 	// Real randomness stays within the bounds too, and varies.
 	seen := map[time.Duration]bool{}
 	for range 100 {
-		got, _ := DefaultRetryPolicy.Backoff(2, 0)
+		got, _ := policy.Backoff(2, 0)
 		if got < 216*time.Second || got > 264*time.Second {
 			t.Fatalf("Backoff(2) = %v, want 4m ± 10%%", got)
 		}

@@ -30,7 +30,7 @@ const (
 // SenderConfig configures a Sender.
 type SenderConfig struct {
 	// Timeout bounds a whole attempt: connect, TLS, request, response
-	// headers and reading the body (--attempt-timeout, default 5s).
+	// headers and reading the body (--attempt-timeout). Required.
 	Timeout time.Duration
 	// Guard checks every dialed IP; nil dials anything (the operator
 	// webhook, whose URL the operator sets).
@@ -53,10 +53,12 @@ type Sender struct {
 	client *http.Client
 }
 
-// NewSender returns a Sender with its own connection pool.
+// NewSender returns a Sender with its own connection pool. It panics if
+// cfg.Timeout is not positive: an attempt without a time limit could hold
+// a worker for ever, and the limit's default belongs to internal/config.
 func NewSender(cfg SenderConfig) *Sender {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
+		panic(fmt.Sprintf("delivery: NewSender with Timeout %v: want a positive attempt timeout", cfg.Timeout))
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -4,9 +4,11 @@ package retention
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/hookd/hookd/internal/startstop"
 	"github.com/hookd/hookd/internal/store"
 )
 
@@ -18,31 +20,34 @@ type Store interface {
 	Prune(ctx context.Context, p *store.PruneParams) (*store.PruneResult, error)
 }
 
-// Pruner runs retention passes every Interval until stopped.
+// Pruner runs retention passes every Interval until stopped. It is a
+// startstop.Service.
 type Pruner struct {
 	Store          Store
-	Retention      time.Duration
-	IdempotencyTTL time.Duration
-	Interval       time.Duration // default 10 minutes
+	Retention      time.Duration // --retention; required
+	IdempotencyTTL time.Duration // required
+	Interval       time.Duration // 0 means 10 minutes
 	Now            func() time.Time
 	Logger         *slog.Logger
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	loops startstop.Loops
 }
 
 // Start launches the pruner; the first pass runs after one Interval.
-func (p *Pruner) Start(ctx context.Context) {
+func (p *Pruner) Start(ctx context.Context) error {
+	if p.Retention <= 0 || p.IdempotencyTTL <= 0 {
+		return fmt.Errorf("retention: Retention %s and IdempotencyTTL %s must be positive", p.Retention, p.IdempotencyTTL)
+	}
 	if p.Interval <= 0 {
 		p.Interval = 10 * time.Minute
 	}
 	if p.Now == nil {
 		p.Now = time.Now
 	}
-	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	p.done = make(chan struct{})
-	go func() {
-		defer close(p.done)
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	return p.loops.Start(ctx, func(ctx context.Context) {
 		t := time.NewTicker(p.Interval)
 		defer t.Stop()
 		for {
@@ -53,16 +58,14 @@ func (p *Pruner) Start(ctx context.Context) {
 				p.Pass(ctx)
 			}
 		}
-	}()
+	})
 }
 
-// Stop stops the pruner and waits for it.
-func (p *Pruner) Stop() {
-	if p.cancel != nil {
-		p.cancel()
-		<-p.done
-	}
-}
+// Stop stops the pruner and waits for it, but not past ctx. A pass under
+// way is cut short between two chunks, or inside one, whose transaction
+// then rolls back: nothing is half deleted, and the next pass (after a
+// restart) takes up where it stopped.
+func (p *Pruner) Stop(ctx context.Context) error { return p.loops.Stop(ctx) }
 
 // Pass deletes everything retention allows now, chunk by chunk.
 func (p *Pruner) Pass(ctx context.Context) {

@@ -176,12 +176,16 @@ func TestStartRunsPassesUntilStop(t *testing.T) {
 	b := setup(t)
 	b.addEvents(t, 1, b.now.Add(-800*time.Hour))
 	b.pruner.Interval = time.Millisecond
-	b.pruner.Start(context.Background())
+	if err := b.pruner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(b.counter.Calls()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond) // polling a count; no signal exists for "a pass ran"
 	}
-	b.pruner.Stop()
+	if err := b.pruner.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	n := len(b.counter.Calls())
 	if n < 2 {
 		t.Fatalf("the pruner made %d Prune calls in 10 s with a 1 ms interval, want at least 2", n)
@@ -193,5 +197,52 @@ func TestStartRunsPassesUntilStop(t *testing.T) {
 
 func TestStopWithoutStart(t *testing.T) {
 	t.Parallel()
-	(&Pruner{}).Stop() // must not block or panic
+	if err := (&Pruner{}).Stop(context.Background()); err != nil { // must not block or panic
+		t.Fatal(err)
+	}
+}
+
+// Start refuses a pruner without its periods rather than guess them.
+func TestStartNeedsPeriods(t *testing.T) {
+	t.Parallel()
+	for _, p := range []*Pruner{{IdempotencyTTL: time.Hour}, {Retention: time.Hour}} {
+		if err := p.Start(context.Background()); err == nil {
+			p.Stop(context.Background())
+			t.Errorf("Start with Retention %v, IdempotencyTTL %v: no error", p.Retention, p.IdempotencyTTL)
+		}
+	}
+}
+
+// blockedStore's Prune holds until released, whatever its context says.
+type blockedStore struct {
+	store.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockedStore) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneResult, error) {
+	close(b.entered)
+	<-b.release
+	return &store.PruneResult{}, nil
+}
+
+// Stop honours its deadline even when a pass does not end.
+func TestStopHonoursTheDeadline(t *testing.T) {
+	t.Parallel()
+	bs := &blockedStore{entered: make(chan struct{}), release: make(chan struct{})}
+	p := &Pruner{Store: bs, Retention: time.Hour, IdempotencyTTL: time.Hour, Interval: time.Millisecond}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer close(bs.release)
+	select {
+	case <-bs.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no pass began")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Stop(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Stop with a pass stuck and its deadline passed = %v, want context.Canceled", err)
+	}
 }

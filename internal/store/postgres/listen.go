@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hookd/hookd/internal/startstop"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -21,7 +22,33 @@ const (
 	// Reconnect backoff of the listener.
 	listenBackoffMin = 100 * time.Millisecond
 	listenBackoffMax = 5 * time.Second
+	// listenStopTimeout bounds Close's wait for the listener: its loops
+	// return as soon as their context is cancelled, but for closing the
+	// listener's connection (at most a second).
+	listenStopTimeout = 3 * time.Second
 )
+
+// listener is the store's background work, as a startstop.Service: the
+// loop that LISTENs for other nodes' work and the loop that NOTIFYs them
+// of this node's. Open starts it; Close stops it.
+type listener struct {
+	s     *Store
+	cfg   *pgx.ConnConfig
+	conn  *pgx.Conn // the first connection, opened by Open
+	loops startstop.Loops
+}
+
+// Start runs the two loops until Stop.
+func (l *listener) Start(ctx context.Context) error {
+	return l.loops.Start(ctx,
+		func(ctx context.Context) { l.s.listenLoop(ctx, l.cfg, l.conn) },
+		l.s.notifyLoop)
+}
+
+// Stop ends both loops and waits for them, but not past ctx. Nothing is
+// lost if it returns early: notifications only wake other nodes sooner
+// than their poll would.
+func (l *listener) Stop(ctx context.Context) error { return l.loops.Stop(ctx) }
 
 // listenConnect opens the listener's connection and LISTENs.
 func (s *Store) listenConnect(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
@@ -39,7 +66,6 @@ func (s *Store) listenConnect(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Co
 // listenLoop turns notifications into WorkAvailable signals until ctx
 // ends, reconnecting when the connection drops.
 func (s *Store) listenLoop(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn) {
-	defer s.wg.Done()
 	backoff := listenBackoffMin
 	for {
 		if conn == nil {
@@ -101,7 +127,6 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) error {
 // notifyLoop sends the NOTIFYs that wake asks for, at most one per
 // notifyGap, outside the transactions that made the work due.
 func (s *Store) notifyLoop(ctx context.Context) {
-	defer s.wg.Done()
 	for {
 		select {
 		case <-ctx.Done():

@@ -64,8 +64,7 @@ type Store struct {
 	work     chan struct{} // WorkAvailable
 	notifyCh chan struct{} // asks the notifier for a NOTIFY
 
-	cancel    context.CancelFunc // stops the listener and the notifier
-	wg        sync.WaitGroup
+	listener  *listener // LISTEN and NOTIFY (listen.go)
 	closeOnce sync.Once
 
 	// failCommit makes the next transaction roll back instead of
@@ -111,11 +110,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
-	s.wg.Add(2)
-	go s.listenLoop(runCtx, lcfg, conn)
-	go s.notifyLoop(runCtx)
+	s.listener = &listener{s: s, cfg: lcfg, conn: conn}
+	if err := s.listener.Start(ctx); err != nil {
+		conn.Close(ctx)
+		pool.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -175,8 +175,9 @@ func (s *Store) wake() {
 // hold a connection to return it.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.cancel()
-		s.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), listenStopTimeout)
+		s.listener.Stop(ctx)
+		cancel()
 		s.pool.Close()
 	})
 	return nil

@@ -62,6 +62,7 @@ type Store struct {
 	stop           chan struct{}
 	stopped        chan struct{}
 	checkpointDone chan struct{}
+	abandon        atomic.Bool // refuse the ops still queued at stop (writer.Stop)
 	// walRestart is the WAL size, in pages, past which the checkpointer
 	// makes the log start over (defaultWALRestart; tests lower it).
 	walRestart atomic.Int64
@@ -114,7 +115,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
-	go s.writeLoop()
+	writer{s}.Start(ctx)
 	go s.checkpointLoop(time.Second)
 	return s, nil
 }
@@ -283,8 +284,7 @@ func (s *Store) signalWork() {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.stopped
+		writer{s}.Stop(context.Background())
 		<-s.checkpointDone
 		err = s.closeDBs()
 	})

@@ -71,6 +71,32 @@ func (s *Store) write(ctx context.Context, mode writeMode, fn func(w *wtx) error
 	}
 }
 
+// writer is the writer goroutine as a startstop.Service; Open starts it
+// and Close stops it (once). Stop finishes the batch under way and then
+// the ops still queued, but for those whose caller gave up (an op whose
+// context has ended is skipped). When ctx ends first, the ops still
+// queued are refused (their callers get an unavailable error: nothing of
+// them was written) and Stop returns once the batch under way has
+// committed or rolled back, which SQLite cannot abandon midway.
+type writer struct{ s *Store }
+
+func (w writer) Start(context.Context) error {
+	go w.s.writeLoop()
+	return nil
+}
+
+func (w writer) Stop(ctx context.Context) error {
+	close(w.s.stop)
+	select {
+	case <-w.s.stopped:
+		return nil
+	case <-ctx.Done():
+		w.s.abandon.Store(true)
+		<-w.s.stopped
+		return ctx.Err()
+	}
+}
+
 func (s *Store) writeLoop() {
 	defer close(s.stopped)
 	batch := make([]*writeOp, 0, maxBatch)
@@ -84,6 +110,11 @@ func (s *Store) writeLoop() {
 			for {
 				select {
 				case op := <-s.ops:
+					if s.abandon.Load() {
+						op.err = errClosed
+						close(op.done)
+						continue
+					}
 					s.runBatch(append(batch[:0], op))
 				default:
 					return

@@ -52,6 +52,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"Recover", testRecover},
 		{"TestRecord", testTestRecord},
 		{"DeliveryListFilters", testDeliveryListFilters},
+		{"EventList", testEventList},
 		{"NextDue", testNextDue},
 		{"OperatorMessages", testOperatorMessages},
 		{"Prune", testPrune},

@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/httpapi"
 )
 
@@ -159,4 +161,12 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 		return errNoBearer
 	}
 	return nil
+}
+
+// checkedClient is client.New with the checked HTTP client, for tests that
+// run hookd as a process or a second node.
+func checkedClient(t testing.TB, baseURL, token string) (*client.Client, error) {
+	hc := checkedHTTPClient(t)
+	hc.Timeout = 60 * time.Second
+	return client.New(baseURL, token, client.WithHTTPClient(hc))
 }

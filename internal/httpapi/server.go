@@ -1,7 +1,9 @@
 // Package httpapi serves hookd's JSON API (docs/api.md) on net/http: routing
 // with ServeMux patterns, bearer-token authentication, JSON decoding with
 // clear errors, and the one table that maps error codes to statuses. The
-// use cases themselves live in internal/service.
+// use cases themselves live in internal/service, reached through the
+// Service interface defined here. openapi.json describes every route
+// (GET /openapi.json); a test holds it to the routes registered.
 package httpapi
 
 import (

@@ -62,7 +62,7 @@ func startStoppable(t *testing.T, opts ...nodeOpt) (*bundle, func()) {
 	}
 	t.Cleanup(stop)
 	url := "http://" + node.Addr()
-	admin, err := client.New(url, adminToken)
+	admin, err := checkedClient(t, url, adminToken)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -335,6 +335,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		metricsURL = "http://" + displayAddr(n.metricsLn.Addr().String()) + "/metrics"
 	}
 	fmt.Fprintf(opts.Stdout, "API: %s/v1/  health: %s/healthz  metrics: %s\n", base, base, metricsURL)
+	fmt.Fprintf(opts.Stdout, "OpenAPI: %s/openapi.json\n", base)
 	fmt.Fprintf(opts.Stdout, "Next: create an account with POST %s/v1/accounts (see the README's quickstart)\n", base)
 	opts.Logger.Info("started", slog.String("addr", n.ln.Addr().String()), slog.String("storage", kind),
 		slog.Bool("allow_private_targets", cfg.AllowPrivateTargets), slog.Bool("allow_http", cfg.AllowHTTP))

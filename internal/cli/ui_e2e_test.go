@@ -236,7 +236,7 @@ func (b *bundle) portalLink(accountID string, body map[string]any) (int, map[str
 	js, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, b.url+"/v1/accounts/"+accountID+"/portal-links", bytes.NewReader(js))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.http.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -332,4 +333,52 @@ func (a *API) redeliver(w http.ResponseWriter, r *http.Request, actor service.Ac
 	}
 	writeJSON(w, http.StatusAccepted, deliveryView(d))
 	return nil
+}
+
+func (a *API) listEvents(w http.ResponseWriter, r *http.Request, actor service.Actor) error {
+	after, limit, err := pageParams(r, "evt", hook.PrefixEvent)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := service.EventFilter{AccountID: q.Get("account_id"), Event: q.Get("event")}
+	if f.Since, err = timeParam(r, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(r, "until"); err != nil {
+		return err
+	}
+	evs, more, err := a.svc.ListEvents(r.Context(), actor, f, service.Page{After: after, Limit: limit})
+	if err != nil {
+		return err
+	}
+	// Each item is the stored envelope, as GET /v1/events/{id} answers it.
+	views := make([]json.RawMessage, len(evs))
+	for i, ev := range evs {
+		views[i] = ev.Body
+	}
+	next := ""
+	if more {
+		next = encodeCursor("evt", evs[len(evs)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, newList(views, next))
+	return nil
+}
+
+// timeParam reads an optional RFC 3339 query parameter.
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil && strings.Contains(v, " ") {
+		// An offset's + sent unencoded arrives as a space.
+		t, err = time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1))
+	}
+	if err != nil {
+		return time.Time{}, hook.FieldErrorf(hook.EInvalidParameter, name,
+			"%s must be an RFC 3339 time such as 2026-11-27T12:00:00Z (in a query, write + as %%2B).", name)
+	}
+	return t, nil
 }

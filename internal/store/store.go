@@ -116,7 +116,8 @@ type Store interface {
 
 	// Portal holds what the web UI adds (portal.go).
 	Portal
-	KeyStore // keys.go
+	KeyStore    // keys.go
+	EventLister // events_list.go
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

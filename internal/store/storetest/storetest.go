@@ -53,6 +53,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"Recover", testRecover},
 		{"TestRecord", testTestRecord},
 		{"DeliveryListFilters", testDeliveryListFilters},
+		{"EventList", testEventList},
 		{"NextDue", testNextDue},
 		{"OperatorMessages", testOperatorMessages},
 		{"Prune", testPrune},

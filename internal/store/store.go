@@ -136,6 +136,14 @@ type Store interface {
 	// Portal holds what the web UI adds (portal.go).
 	Portal
 	KeyStore // keys.go
+
+	// DeliveryBacklog reports the due deliveries at p.Now (backlog.go),
+	// counting at most p.Limit of them and finding the oldest through the
+	// due-work index: bounded work however long the queue. With a shared
+	// database it is the whole cluster's backlog.
+	DeliveryBacklog(ctx context.Context, p *BacklogParams) (*Backlog, error)
+	// EndpointCounts counts the endpoints that are not deleted, by state.
+	EndpointCounts(ctx context.Context) (*EndpointCounts, error)
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

@@ -520,6 +520,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) *hook.Result {
 	}
 	d.cfg.Metrics.Attempts.WithLabelValues(outcome, del.Trigger).Inc()
 	d.cfg.Metrics.AttemptDuration.Observe(o.Duration.Seconds())
+	if r.OK && del.Trigger == hook.TriggerScheduled { // accepted → 2xx (docs/operations.md)
+		d.cfg.Metrics.DeliveryLatency.Observe(o.StartedAt.Add(o.Duration).Sub(del.CreatedAt).Seconds())
+	}
 	d.cfg.Logger.Debug("attempt", slog.String("delivery_id", del.ID), slog.String("endpoint_id", del.EndpointID),
 		slog.Int("number", del.Attempts+1), slog.Int("status_code", o.StatusCode), slog.String("error", o.Error),
 		slog.Duration("duration", o.Duration))

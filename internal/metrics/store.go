@@ -168,3 +168,19 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(p.empty, prometheus.CounterValue, float64(s.EmptyAcquires))
 	ch <- prometheus.MustNewConstMetric(p.waitTime, prometheus.CounterValue, s.AcquireWait.Seconds())
 }
+
+// WatchReadiness registers hookd_ready: 1 when ready answers nil within
+// timeout at scrape time (what /readyz answers 200 to), else 0.
+func (m *Metrics) WatchReadiness(ready func(ctx context.Context) error, timeout time.Duration) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hookd_ready",
+		Help: "1 when this node's database takes writes (GET /readyz answers 200), else 0.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if ready(ctx) != nil {
+			return 0
+		}
+		return 1
+	}))
+}

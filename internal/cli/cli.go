@@ -1,5 +1,5 @@
 // Package cli is hookd's command line: serve, migrate, seal, listen, send
-// and version (SPEC §7). It parses flags and the environment, builds the
+// and version (README, Commands). It parses flags and the environment, builds the
 // components with their dependencies, and runs them.
 package cli
 

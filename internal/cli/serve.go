@@ -173,7 +173,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		if dcfg.OperatorSigner, err = webhook.NewSigner(cfg.OperatorWebhookSecret); err != nil {
 			return nil, fmt.Errorf("--operator-webhook-secret: %w", err)
 		}
-		// The operator sets this URL: no SSRF guard (SPEC §2).
+		// The operator sets this URL: no SSRF guard (docs/security.md).
 		dcfg.OperatorSender = delivery.NewSender(delivery.SenderConfig{
 			Timeout: cfg.AttemptTimeout, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
 	}

@@ -9,7 +9,7 @@ import (
 // MaxRetryAfter caps how far a receiver's Retry-After can push a retry.
 const MaxRetryAfter = time.Hour
 
-// RetryPolicy is the retry schedule of SPEC §2: after failed attempt n
+// RetryPolicy is the retry schedule of docs/delivery.md: after failed attempt n
 // (1-based), if n <= MaxRetries, the next attempt comes after
 // Base × Factor^(n-1), ± Jitter.
 type RetryPolicy struct {

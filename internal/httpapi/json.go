@@ -62,7 +62,7 @@ type errorJSON struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// writeError answers with the SPEC's error body. Errors that are not
+// writeError answers with the API's error body (docs/api.md). Errors that are not
 // *hook.Error are internal: logged here, and described to the client only
 // as such.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {

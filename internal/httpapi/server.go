@@ -1,4 +1,4 @@
-// Package httpapi serves hookd's JSON API (SPEC §5) on net/http: routing
+// Package httpapi serves hookd's JSON API (docs/api.md) on net/http: routing
 // with ServeMux patterns, bearer-token authentication, JSON decoding with
 // clear errors, and the one table that maps error codes to statuses. The
 // use cases themselves live in internal/service.

@@ -7,7 +7,7 @@ import (
 	"github.com/hookd/hookd/internal/service"
 )
 
-// The JSON shapes of the API (SPEC §5). Times are hook.FormatTime strings;
+// The JSON shapes of the API (docs/api.md). Times are hook.FormatTime strings;
 // absent values are null.
 
 type accountJSON struct {

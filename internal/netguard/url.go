@@ -13,7 +13,7 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// DefaultMaxURLLen is the longest endpoint URL accepted, in bytes (SPEC §5),
+// DefaultMaxURLLen is the longest endpoint URL accepted, in bytes (docs/api.md),
 // when [URLOptions.MaxLen] is 0.
 const DefaultMaxURLLen = 2048
 
@@ -49,7 +49,7 @@ func urlErrorf(format string, args ...any) *URLError {
 	return &URLError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// ValidateURL checks an endpoint URL against the rules of SPEC §5 and §6 and
+// ValidateURL checks an endpoint URL against the rules of docs/api.md and docs/security.md and
 // returns it normalised. Every error is a *URLError.
 //
 // A URL is accepted if it is an absolute https:// URL (or http:// with

@@ -12,7 +12,7 @@
 // leases, and a call that fails voids all of its reservations, so a
 // backend must not re-run a transaction in which it already asked.
 //
-// Backends own the transactional rules of SPEC §2: an event is stored with
+// Backends own the transactional rules of docs/delivery.md: an event is stored with
 // its deliveries in one transaction, a disable cancels pending deliveries in
 // the transaction that disables, and a result moves a delivery and its
 // endpoint together (see hook.Decide). Callers pass the current time in
@@ -65,7 +65,7 @@ type Store interface {
 	// was deleted.
 	EndpointGet(ctx context.Context, id string) (*hook.Endpoint, error)
 	EndpointList(ctx context.Context, p *EndpointListParams) ([]*hook.Endpoint, error)
-	// EndpointUpdate applies p to the endpoint in one transaction (SPEC §2:
+	// EndpointUpdate applies p to the endpoint in one transaction (docs/delivery.md:
 	// manual disable, re-enable) and returns it as stored.
 	EndpointUpdate(ctx context.Context, p *EndpointUpdateParams) (*hook.Endpoint, error)
 	// EndpointDelete deletes the endpoint and cancels its pending
@@ -126,7 +126,7 @@ type Store interface {
 	// OperatorComplete records the outcome of operator message attempts.
 	OperatorComplete(ctx context.Context, p *OperatorCompleteParams) error
 
-	// Prune deletes what retention allows (SPEC §7): events older than
+	// Prune deletes what retention allows (docs/delivery.md): events older than
 	// p.Before whose deliveries are all finished and not updated since
 	// p.Before (a recent redelivery keeps an old event), with those
 	// deliveries and their attempts; finished operator messages older than

@@ -128,7 +128,7 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		}
 		switch {
 		case p.Enabled == nil || *p.Enabled == e.Enabled:
-			// Disabling a disabled endpoint changes nothing (SPEC §2).
+			// Disabling a disabled endpoint changes nothing (docs/delivery.md).
 		case *p.Enabled:
 			if p.OperatorEvents && hook.Automatic(e.DisabledReason) {
 				if err := w.operatorEnqueue(hook.EndpointEnabledEvent(e, p.Now)); err != nil {

@@ -51,7 +51,7 @@ func (m *Metrics) WatchStore(src StoreSource, opts StoreOptions) {
 	}
 	c := &storeCollector{src: src, opts: opts,
 		due: prometheus.NewDesc("hookd_deliveries_due",
-			"Pending deliveries whose attempt time has come and that no node is attempting: they wait for a worker. Counted up to a cap (100000 by default).",
+			"Pending deliveries whose attempt time has come and that no node is attempting: they wait for a worker. Counted up to a cap (10000 by default).",
 			nil, nil),
 		age: prometheus.NewDesc("hookd_delivery_backlog_age_seconds",
 			"How long the longest-waiting due delivery has been due; 0 when none is.", nil, nil),

@@ -12,7 +12,7 @@ type BacklogParams struct {
 }
 
 // DefaultBacklogLimit is the count cap of BacklogParams.Limit when it is 0.
-const DefaultBacklogLimit = 100_000
+const DefaultBacklogLimit = 10_000
 
 // Backlog is the delivery queue as DeliveryBacklog sees it. A delivery is
 // due when it is pending, its next attempt time has come, and no node holds

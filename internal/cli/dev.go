@@ -18,7 +18,7 @@ import (
 	"github.com/hookd/hookd/webhook"
 )
 
-const devUsage = `Usage: hookd dev [flags]
+const devSynopsis = `hookd dev [flags]
 
 A hookd to try out, alone: it starts a node on SQLite (in a temporary
 directory unless --data is given) with quick retries (1s, 2s, 4s) and local
@@ -26,10 +26,7 @@ targets allowed, runs a receiver of its own that verifies and prints each
 webhook, creates an account and an endpoint that points at the receiver,
 and prints them with the next commands to try. Ctrl-C stops it all (and
 deletes the temporary directory). Not for production: see docs/operations.md.
-Every flag has an environment twin: --addr → HOOKD_DEV_ADDR.
-
-Flags:
-`
+Every flag has an environment twin: --addr → HOOKD_DEV_ADDR.`
 
 // The dev node's retry policy: quick enough to watch a disable.
 const (
@@ -49,15 +46,11 @@ func runDev(ctx context.Context, args []string, env Env) error {
 	var f devFlags
 	fs := flag.NewFlagSet("hookd dev", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), devUsage)
-		fs.PrintDefaults()
-	}
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address of hookd's API and web UI")
 	fs.StringVar(&f.receiverAddr, "receiver-addr", "127.0.0.1:9000", "address of the built-in receiver")
-	fs.StringVar(&f.data, "data", "", "keep the database in this `directory` (default: a temporary one, deleted at exit)")
+	fs.StringVar(&f.data, "data", "", "keep the database in this directory (default: a temporary one, deleted at exit)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	if err := parseCommand(fs, "hookd dev [flags]", args, env, "DEV_"); err != nil {
+	if err := parseCommand(fs, devSynopsis, args, env, "DEV_"); err != nil {
 		return err
 	}
 

@@ -7,11 +7,12 @@ require (
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327
 	github.com/chromedp/chromedp v0.14.2
 	github.com/getkin/kin-openapi v0.153.0
+	github.com/hookd/hookd/client v0.0.0-00010101000000-000000000000
+	github.com/hookd/hookd/webhook v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rs/zerolog v1.28.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
-	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.60.0
 	golang.org/x/sys v0.49.0
@@ -51,4 +52,13 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
+)
+
+// webhook/ and client/ are modules of their own, so that receivers and API
+// clients import them without the server's dependencies and on an older Go
+// (see README, "Public packages"). The server builds them from this
+// checkout.
+replace (
+	github.com/hookd/hookd/client => ./client
+	github.com/hookd/hookd/webhook => ./webhook
 )

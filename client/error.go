@@ -28,7 +28,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// Error codes of the API (SPEC §5). Error.Code is one of these for every
+// Error codes of the API (docs/api.md). Error.Code is one of these for every
 // answer that carries hookd's error body; answers without one get
 // "http_<status>", such as "http_502" from a proxy.
 const (

@@ -14,7 +14,7 @@ import (
 	"github.com/hookd/hookd/webhook"
 )
 
-// hookdAttemptTimeout is hookd's default attempt timeout (SPEC §2). listen
+// hookdAttemptTimeout is hookd's default attempt timeout (docs/delivery.md). listen
 // warns when --delay or --exec-timeout would make it miss it.
 const hookdAttemptTimeout = 5 * time.Second
 

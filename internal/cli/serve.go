@@ -207,6 +207,8 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		return nil, err
 	}
 	m := metrics.New()
+	m.WatchStore(n.store, metrics.StoreOptions{Now: opts.Now})
+	m.WatchReadiness(readiness(n.store), 2*time.Second)
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateTargets, Allow: cfg.TargetCIDRs}
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: cfg.AttemptTimeout, Guard: guard, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
@@ -232,7 +234,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		if dcfg.OperatorSigner, err = webhook.NewSigner(cfg.OperatorWebhookSecret); err != nil {
 			return nil, fmt.Errorf("--operator-webhook-secret: %w", err)
 		}
-		// The operator sets this URL: no SSRF guard (SPEC §2).
+		// The operator sets this URL: no SSRF guard (docs/security.md).
 		dcfg.OperatorSender = delivery.NewSender(delivery.SenderConfig{
 			Timeout: cfg.AttemptTimeout, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
 	}

@@ -1,4 +1,4 @@
-// Package config is hookd serve's configuration: every flag of SPEC §7
+// Package config is hookd serve's configuration: every flag in the README
 // with its default, its HOOKD_* environment twin, and the checks that run
 // before anything starts. Nothing else reads flags or the environment.
 //

@@ -638,6 +638,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) (*hook.Result,
 	}
 	d.cfg.Metrics.Attempts.WithLabelValues(outcome, del.Trigger).Inc()
 	d.cfg.Metrics.AttemptDuration.Observe(o.Duration.Seconds())
+	if r.OK && del.Trigger == hook.TriggerScheduled { // accepted → 2xx (docs/operations.md)
+		d.cfg.Metrics.DeliveryLatency.Observe(o.StartedAt.Add(o.Duration).Sub(del.CreatedAt).Seconds())
+	}
 	d.log.attempt(del, o, r.RetryAt)
 	return r, nil
 }

@@ -12,7 +12,7 @@ type Account struct {
 	CreatedAt time.Time
 }
 
-// Signing schemes of an endpoint (SPEC §3).
+// Signing schemes of an endpoint (docs/receiving.md).
 const (
 	SigningHMAC    = "hmac-sha256"
 	SigningEd25519 = "ed25519"
@@ -90,7 +90,7 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// Delivery triggers (SPEC §2).
+// Delivery triggers (docs/delivery.md).
 const (
 	TriggerScheduled = "scheduled"
 	TriggerTest      = "test"
@@ -133,7 +133,7 @@ type Attempt struct {
 	StartedAt  time.Time
 	Duration   time.Duration
 	StatusCode int    // 0 when no response was received
-	Error      string // empty on success; else "code: detail" (SPEC §2)
+	Error      string // empty on success; else "code: detail" (docs/delivery.md)
 	// ResponseBody is the start of the response body (at most 4 KiB).
 	ResponseBody string
 	// RequestHeaders are the headers sent, with signatures redacted.

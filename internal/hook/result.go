@@ -53,7 +53,7 @@ type Transition struct {
 	Disable string
 }
 
-// Decide applies SPEC §2 to one attempt result: retries, the end of a
+// Decide applies docs/delivery.md to one attempt result: retries, the end of a
 // delivery, the consecutive-failure count and auto-disable. disableAfter
 // is --disable-after (0 never disables on failures).
 //

@@ -24,6 +24,10 @@ type Metrics struct {
 	OperatorMessages   *prometheus.CounterVec // outcome
 	HTTPRequests       *prometheus.CounterVec // route, code
 	HTTPDuration       *prometheus.HistogramVec
+	// DeliveryLatency is from an event's acceptance to the 2xx answer of
+	// an endpoint, retries included, for the deliveries made when the event
+	// was accepted (trigger scheduled).
+	DeliveryLatency prometheus.Histogram
 }
 
 // New creates the collectors and registers them, with the Go runtime and
@@ -62,12 +66,17 @@ func New() *Metrics {
 			Name: "hookd_http_request_duration_seconds", Help: "API request duration by route pattern.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}},
 			[]string{"route"}),
+		DeliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hookd_delivery_latency_seconds",
+			Help:    "From an event's acceptance (202) to an endpoint's 2xx answer, retries included; deliveries made for new events only.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21600}}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.EventsAccepted, m.Attempts, m.AttemptDuration, m.DeliveriesFinished, m.EndpointsDisabled,
 		m.InFlight, m.Claimed, m.ResultBatch, m.OperatorMessages, m.HTTPRequests, m.HTTPDuration,
+		m.DeliveryLatency,
 	)
 	return m
 }

@@ -1,4 +1,4 @@
-// Package retention deletes what is older than --retention (SPEC §7),
+// Package retention deletes what is older than --retention (docs/delivery.md),
 // a bounded chunk at a time so that it never holds the database for long.
 package retention
 

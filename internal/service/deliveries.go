@@ -149,5 +149,5 @@ func (s *Service) TestEndpoint(ctx context.Context, actor Actor, id string) (*Te
 	}
 	s.cfg.Metrics.Attempts.WithLabelValues(outcome, hook.TriggerTest).Inc()
 	return &TestResult{OK: o.OK(), StatusCode: o.StatusCode, Duration: o.Duration, Error: o.Error,
-		Hint: delivery.Hint(o, s.cfg.Sender.Timeout()), DeliveryID: d.ID, AttemptID: a.ID}, nil
+		Hint: delivery.HintFor(o, s.cfg.Sender.Timeout(), e.URL), DeliveryID: d.ID, AttemptID: a.ID}, nil
 }

@@ -248,7 +248,7 @@ type UpdateEndpointInput struct {
 	Enabled     *bool
 }
 
-// UpdateEndpoint applies a change (SPEC §2: disable, re-enable).
+// UpdateEndpoint applies a change (docs/delivery.md: disable, re-enable).
 func (s *Service) UpdateEndpoint(ctx context.Context, actor Actor, id string, in UpdateEndpointInput) (*hook.Endpoint, error) {
 	if _, err := s.GetEndpoint(ctx, actor, id); err != nil {
 		return nil, err
@@ -333,7 +333,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string) (*Se
 }
 
 // Recover queues recover deliveries of the events since `since` that the
-// endpoint has not received (SPEC §5). since is clamped to the endpoint's
+// endpoint has not received (docs/api.md). since is clamped to the endpoint's
 // creation and the retention window.
 func (s *Service) Recover(ctx context.Context, actor Actor, id string, since time.Time) (int, error) {
 	e, err := s.GetEndpoint(ctx, actor, id)

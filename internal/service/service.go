@@ -38,7 +38,7 @@ type Config struct {
 	// Sender makes connection tests, with the same signing, dialing and
 	// timeout as deliveries.
 	Sender *delivery.Sender
-	// Guard and AllowHTTP govern endpoint URLs (SPEC §5, §6).
+	// Guard and AllowHTTP govern endpoint URLs (docs/api.md, docs/security.md).
 	Guard     *netguard.Guard
 	AllowHTTP bool
 	// AdminToken is the admin bearer token.

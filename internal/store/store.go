@@ -46,7 +46,7 @@ type Store interface {
 	// was deleted.
 	EndpointGet(ctx context.Context, id string) (*hook.Endpoint, error)
 	EndpointList(ctx context.Context, p *EndpointListParams) ([]*hook.Endpoint, error)
-	// EndpointUpdate applies p to the endpoint in one transaction (SPEC §2:
+	// EndpointUpdate applies p to the endpoint in one transaction (docs/delivery.md:
 	// manual disable, re-enable) and returns it as stored.
 	EndpointUpdate(ctx context.Context, p *EndpointUpdateParams) (*hook.Endpoint, error)
 	// EndpointDelete deletes the endpoint and cancels its pending
@@ -107,7 +107,7 @@ type Store interface {
 	// OperatorComplete records the outcome of operator message attempts.
 	OperatorComplete(ctx context.Context, p *OperatorCompleteParams) error
 
-	// Prune deletes what retention allows (SPEC §7): events older than
+	// Prune deletes what retention allows (docs/delivery.md): events older than
 	// p.Before whose deliveries are all finished and not updated since
 	// p.Before (a recent redelivery keeps an old event), with those
 	// deliveries and their attempts; finished operator messages older than
@@ -118,6 +118,15 @@ type Store interface {
 	Portal
 	KeyStore    // keys.go
 	EventLister // events_list.go
+	KeyStore // keys.go
+
+	// DeliveryBacklog reports the due deliveries at p.Now (backlog.go),
+	// counting at most p.Limit of them and finding the oldest through the
+	// due-work index: bounded work however long the queue. With a shared
+	// database it is the whole cluster's backlog.
+	DeliveryBacklog(ctx context.Context, p *BacklogParams) (*Backlog, error)
+	// EndpointCounts counts the endpoints that are not deleted, by state.
+	EndpointCounts(ctx context.Context) (*EndpointCounts, error)
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

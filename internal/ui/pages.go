@@ -206,7 +206,7 @@ func fieldErrors(err error) map[string]string {
 	}
 	msg := he.Message
 	if he.Field == "url" {
-		if msg == "URL must use https" {
+		if strings.HasPrefix(msg, "URL must use https.") || msg == "URL must use https" {
 			msg = "HTTPS is required: the URL must start with https://"
 		}
 		if !strings.HasSuffix(msg, ".") {

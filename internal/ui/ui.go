@@ -1,4 +1,4 @@
-// Package ui serves hookd's customer portal at /ui/ (SPEC §8): pages
+// Package ui serves hookd's customer portal at /ui/ (docs/portal.md): pages
 // rendered on the server from embedded html/template files, plain forms
 // that work without JavaScript, and one small script that only makes them
 // quicker. Every page goes through internal/service with the session's

@@ -62,6 +62,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EndpointStats", testEndpointStats},
 		{"Sessions", testSessions},
 		{"PortalLinks", testPortalLinks},
+		{"Backlog", testBacklog}, {"EndpointCounts", testEndpointCounts}, // backlog.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,12 @@ const (
 	MaxHeadersTotalLen = 8 << 10
 )
 
+// Bounds of an endpoint's rate limit, in deliveries per second.
+const (
+	MinRateLimit = 1
+	MaxRateLimit = 10_000
+)
+
 // Header is a custom header an endpoint sends with every delivery. Value
 // is the stored form (sealed when hookd runs with --secret-key); Masked
 // is what listings show in its place.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,19 +14,29 @@ import (
 )
 
 const endpointColumns = `id, account_id, url, description, event_types, signing, keys, public_key,
-	enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at`
+	enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at, headers, filter, rate_limit`
 
 func scanEndpoint(r interface{ Scan(...any) error }) (*hook.Endpoint, error) {
 	var (
 		e                hook.Endpoint
 		types, keys      string
+		headers          string
+		filter           sql.NullString
 		reason           sql.NullString
 		disabledAt       sql.NullInt64
 		created, updated int64
 	)
 	if err := r.Scan(&e.ID, &e.AccountID, &e.URL, &e.Description, &types, &e.Signing, &keys, &e.PublicKey,
-		&e.Enabled, &reason, &disabledAt, &e.ConsecutiveFailures, &created, &updated); err != nil {
+		&e.Enabled, &reason, &disabledAt, &e.ConsecutiveFailures, &created, &updated, &headers, &filter, &e.RateLimit); err != nil {
 		return nil, err
+	}
+	if headers != "[]" {
+		if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
+			return nil, fmt.Errorf("endpoint %s headers: %w", e.ID, err)
+		}
+	}
+	if filter.Valid {
+		e.Filter = []byte(filter.String)
 	}
 	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
 		return nil, fmt.Errorf("endpoint %s event types: %w", e.ID, err)
@@ -37,6 +48,22 @@ func scanEndpoint(r interface{ Scan(...any) error }) (*hook.Endpoint, error) {
 	e.DisabledAt = fromNullMS(disabledAt)
 	e.CreatedAt, e.UpdatedAt = fromMS(created), fromMS(updated)
 	return &e, nil
+}
+
+// marshalHeaders encodes custom headers for the headers column.
+func marshalHeaders(hs []hook.Header) (string, error) {
+	if len(hs) == 0 {
+		return "[]", nil
+	}
+	return marshalJSON(hs)
+}
+
+// nullFilter is the filter column's value: NULL for no filter.
+func nullFilter(f []byte) any {
+	if f == nil {
+		return nil
+	}
+	return string(f)
 }
 
 func marshalJSON(v any) (string, error) {
@@ -54,12 +81,16 @@ func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 	if err != nil {
 		return err
 	}
+	headers, err := marshalHeaders(e.Headers)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, false, false, func(w *wtx) error {
 		w.endpointsChanged()
-		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AccountID, e.URL, e.Description, types, e.Signing, keys, e.PublicKey,
 			e.Enabled, nullString(e.DisabledReason), nullMS(e.DisabledAt), e.ConsecutiveFailures,
-			ms(e.CreatedAt), ms(e.UpdatedAt))
+			ms(e.CreatedAt), ms(e.UpdatedAt), headers, nullFilter(e.Filter), e.RateLimit)
 		if err != nil {
 			return fmt.Errorf("insert endpoint: %w", err)
 		}
@@ -126,6 +157,15 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if p.EventTypes != nil {
 			e.EventTypes = p.EventTypes
 		}
+		if p.Headers != nil {
+			e.Headers = *p.Headers
+		}
+		if p.Filter != nil {
+			e.Filter = *p.Filter
+		}
+		if p.RateLimit != nil {
+			e.RateLimit = *p.RateLimit
+		}
 		switch {
 		case p.Enabled == nil || *p.Enabled == e.Enabled:
 			// Disabling a disabled endpoint changes nothing (SPEC §2).
@@ -143,7 +183,8 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 			}
 		}
 		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
-			slices.Equal(e.EventTypes, before.EventTypes) {
+			slices.Equal(e.EventTypes, before.EventTypes) && slices.Equal(e.Headers, before.Headers) &&
+			bytes.Equal(e.Filter, before.Filter) && (e.Filter == nil) == (before.Filter == nil) && e.RateLimit == before.RateLimit {
 			out = e // nothing changes, not even updated_at
 			return nil
 		}
@@ -152,10 +193,15 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err != nil {
 			return err
 		}
+		headers, err := marshalHeaders(e.Headers)
+		if err != nil {
+			return err
+		}
 		_, err = w.exec(`UPDATE endpoints SET url = ?, description = ?, event_types = ?, enabled = ?,
-			disabled_reason = ?, disabled_at = ?, consecutive_failures = ?, updated_at = ? WHERE id = ?`,
+			disabled_reason = ?, disabled_at = ?, consecutive_failures = ?, updated_at = ?,
+			headers = ?, filter = ?, rate_limit = ? WHERE id = ?`,
 			e.URL, e.Description, types, e.Enabled, nullString(e.DisabledReason), nullMS(e.DisabledAt),
-			e.ConsecutiveFailures, ms(e.UpdatedAt), e.ID)
+			e.ConsecutiveFailures, ms(e.UpdatedAt), headers, nullFilter(e.Filter), e.RateLimit, e.ID)
 		if err != nil {
 			return fmt.Errorf("update endpoint: %w", err)
 		}

@@ -45,8 +45,8 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		return nil, nil
 	}
 	type leased struct {
-		d    *hook.Delivery
-		body []byte
+		d       *hook.Delivery
+		body    []byte
 		url     string
 		keys    []byte
 		headers []byte

@@ -60,6 +60,10 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EndpointStats", testEndpointStats},
 		{"Sessions", testSessions},
 		{"PortalLinks", testPortalLinks},
+		{"EndpointControls", testEndpointControls},
+		{"EventFilterAndHeaders", testEventFilterAndHeaders},
+		{"RecoverFilter", testRecoverFilter},
+		{"ClaimRateLimit", testClaimRateLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

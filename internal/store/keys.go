@@ -49,3 +49,33 @@ type ScrubParams struct {
 	// on PostgreSQL, locks the endpoints table while it runs.
 	Rewrite bool
 }
+
+// EndpointKeys is one endpoint's keys as a backend reads them for
+// EndpointKeysReseal.
+type EndpointKeys struct {
+	ID   string
+	Keys []hook.Key
+}
+
+// Apply is the part of EndpointKeysReseal that is the same in every
+// backend: it passes each endpoint of batch (read in id order) to
+// p.Reseal, calls write for those whose keys changed, and counts. The
+// first error ends the batch; the backend then rolls it back.
+func (p *EndpointKeysResealParams) Apply(batch []EndpointKeys, write func(id string, keys []hook.Key) error) (*EndpointKeysResealResult, error) {
+	res := &EndpointKeysResealResult{}
+	for _, e := range batch {
+		res.Last, res.Seen = e.ID, res.Seen+1
+		out, changed, err := p.Reseal(e.ID, e.Keys)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			continue
+		}
+		if err := write(e.ID, out); err != nil {
+			return nil, err
+		}
+		res.Changed++
+	}
+	return res, nil
+}

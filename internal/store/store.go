@@ -1,22 +1,3 @@
-// Package store is hookd's storage contract: the Store interface that every
-// backend (internal/store/sqlite, internal/store/postgres) implements, the
-// parameter types of its methods, and the errors they return.
-//
-// The contract is backed by a conformance suite, internal/store/storetest,
-// that every backend must pass; extend the suite rather than asserting a
-// behaviour in one backend's tests only. Only hookd's own packages
-// implement Store.
-//
-// Reservations (DeliveryClaimParams.Reserve, EventCreateParams.Handoff)
-// are the caller's bookkeeping: a backend asks once per delivery it
-// leases, and a call that fails voids all of its reservations, so a
-// backend must not re-run a transaction in which it already asked.
-//
-// Backends own the transactional rules of SPEC §2: an event is stored with
-// its deliveries in one transaction, a disable cancels pending deliveries in
-// the transaction that disables, and a result moves a delivery and its
-// endpoint together (see hook.Decide). Callers pass the current time in
-// every parameter struct that needs it; backends never read the clock.
 package store
 
 import (
@@ -180,6 +161,12 @@ type EndpointUpdateParams struct {
 	OperatorEvents bool
 }
 
+// Patch is the change p asks for, for hook.ApplyPatch.
+func (p *EndpointUpdateParams) Patch() hook.EndpointPatch {
+	return hook.EndpointPatch{URL: p.URL, Description: p.Description, EventTypes: p.EventTypes, Enabled: p.Enabled,
+		Headers: p.Headers, Filter: p.Filter, RateLimit: p.RateLimit}
+}
+
 // EndpointRotateKeyParams rotates an endpoint's signing key.
 type EndpointRotateKeyParams struct {
 	ID        string
@@ -239,6 +226,20 @@ type DeliveryListParams struct {
 	EventID    string
 	Status     string
 	Page
+}
+
+// Where lists the conditions p sets, as column = value pairs in a fixed
+// order, for a backend to write in its dialect (it adds the page's
+// "id < After" and the order itself).
+func (p *DeliveryListParams) Where() (columns []string, values []any) {
+	for _, f := range []struct{ col, v string }{
+		{"account_id", p.AccountID}, {"endpoint_id", p.EndpointID}, {"event_id", p.EventID}, {"status", p.Status},
+	} {
+		if f.v != "" {
+			columns, values = append(columns, f.col), append(values, f.v)
+		}
+	}
+	return columns, values
 }
 
 // AttemptListParams selects a delivery's attempts, in number order: After

@@ -363,18 +363,8 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 			attempts = append(attempts, &a)
 			d.attempts, d.changed = d.attempts+1, true
 			if !tr.KeepLastError {
-				d.status, d.lease, d.code, d.next = tr.Status, 0, a.StatusCode, time.Time{}
-				switch tr.Status {
-				case hook.StatusPending:
-					d.next, d.lastErr = tr.NextAttemptAt, a.Error
-				case hook.StatusCanceled:
-					d.lastErr = hook.CanceledDisabled
-					if e == nil {
-						d.lastErr = hook.CanceledDeleted
-					}
-				default:
-					d.lastErr = a.Error
-				}
+				d.status, d.lease, d.next = tr.Status, 0, tr.NextAttemptAt
+				d.code, d.lastErr = tr.LastStatusCode, tr.LastError
 			}
 			if e == nil {
 				continue
@@ -383,7 +373,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 				e.ConsecutiveFailures, ep.setFailures = tr.Failures, true
 			}
 			if tr.Disable != "" {
-				e.Enabled, e.DisabledReason, e.DisabledAt, e.UpdatedAt = false, tr.Disable, now, now
+				m := hook.AutoDisable(e, tr.Disable, now, p.OperatorEvents)
 				newlyOff, offReason = append(newlyOff, e.ID), append(offReason, tr.Disable)
 				// The disable cancels the endpoint's pending deliveries,
 				// those of this batch included.
@@ -393,8 +383,8 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 						other.changed = true
 					}
 				}
-				if p.OperatorEvents {
-					t.operatorEnqueue(hook.EndpointDisabledEvent(e, p.Now))
+				if m != nil {
+					t.operatorEnqueue(*m)
 				}
 				out.Disabled = append(out.Disabled, store.DisabledEndpoint{EndpointID: e.ID, AccountID: e.AccountID, Reason: tr.Disable})
 			}

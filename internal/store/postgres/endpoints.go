@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -160,45 +158,18 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err := t.flush(); err != nil {
 			return err
 		}
-		before := *e
-		if p.URL != nil {
-			e.URL = *p.URL
+		c := hook.ApplyPatch(e, p.Patch(), ms(p.Now), p.OperatorEvents)
+		if c.Enabled != nil {
+			t.operatorEnqueue(*c.Enabled)
+			queued = true
 		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = p.EventTypes
-		}
-		if p.Headers != nil {
-			e.Headers = *p.Headers
-		}
-		if p.Filter != nil {
-			e.Filter = *p.Filter
-		}
-		if p.RateLimit != nil {
-			e.RateLimit = *p.RateLimit
-		}
-		switch {
-		case p.Enabled == nil || *p.Enabled == e.Enabled:
-			// Disabling a disabled endpoint changes nothing (SPEC §2).
-		case *p.Enabled:
-			if p.OperatorEvents && hook.Automatic(e.DisabledReason) {
-				t.operatorEnqueue(hook.EndpointEnabledEvent(e, p.Now))
-				queued = true
-			}
-			e.Enabled, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures = true, "", time.Time{}, 0
-		default:
-			e.Enabled, e.DisabledReason, e.DisabledAt = false, hook.ReasonManual, ms(p.Now)
+		if c.CancelPending {
 			t.cancelPending([]string{e.ID}, hook.CanceledDisabled, p.Now)
 		}
-		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
-			slices.Equal(e.EventTypes, before.EventTypes) && slices.Equal(e.Headers, before.Headers) &&
-			bytes.Equal(e.Filter, before.Filter) && (e.Filter == nil) == (before.Filter == nil) && e.RateLimit == before.RateLimit {
-			out = e // nothing changes, not even updated_at
+		out = e
+		if !c.Changed {
 			return nil
 		}
-		e.UpdatedAt = ms(p.Now)
 		headers, err := marshalHeaders(e.Headers)
 		if err != nil {
 			return err
@@ -208,7 +179,6 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 			headers = $10, filter = $11, rate_limit = $12 WHERE id = $9`,
 			text(e.URL), text(e.Description), strs(e.EventTypes), e.Enabled, nullString(e.DisabledReason),
 			nullTime(e.DisabledAt), e.ConsecutiveFailures, e.UpdatedAt, e.ID, headers, nullFilter(e.Filter), e.RateLimit)
-		out = e
 		return nil
 	})
 	if err != nil {

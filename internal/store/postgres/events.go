@@ -102,10 +102,9 @@ func (s *Store) eventReplay(ctx context.Context, p *store.EventCreateParams) (*s
 		if err := t.flush(); err != nil {
 			return err
 		}
-		if p.Event.CreatedAt.Before(created.Add(p.IdempotencyTTL)) {
+		if hook.IdempotencyLive(created, p.Event.CreatedAt, p.IdempotencyTTL) {
 			if !bytes.Equal(hash, p.RequestHash) {
-				return hook.FieldErrorf(hook.EIdempotencyConflict, "idempotency_key",
-					"This idempotency key was used within the last 24 hours for a different event or data.")
+				return hook.IdempotencyConflict(p.IdempotencyTTL)
 			}
 			var (
 				first *hook.Event
@@ -193,7 +192,7 @@ func (t *txn) createEvent(ev *hook.Event, h *store.Handoff, match func([]byte) b
 		lease  int64
 	)
 	for _, tg := range targets {
-		d := newDelivery(ev.ID, ev.AccountID, tg.id, hook.TriggerScheduled, ev.CreatedAt)
+		d := hook.NewDelivery(ev.ID, ev.AccountID, tg.id, hook.TriggerScheduled, ms(ev.CreatedAt))
 		var dlease int64
 		// A rate-limited endpoint's deliveries wait for a slot in
 		// DeliveryClaim.
@@ -224,21 +223,6 @@ func (t *txn) createEvent(ev *hook.Event, h *store.Handoff, match func([]byte) b
 
 // newLease returns a claim's lease: random, never 0 (0 is "not leased").
 func newLease() int64 { return rand.Int64N(1<<62) + 1 }
-
-func newDelivery(eventID, accountID, endpointID, trigger string, now time.Time) *hook.Delivery {
-	now = ms(now)
-	return &hook.Delivery{
-		ID:            hook.NewIDAt(hook.PrefixDelivery, now),
-		EventID:       eventID,
-		EndpointID:    endpointID,
-		AccountID:     accountID,
-		Trigger:       trigger,
-		Status:        hook.StatusPending,
-		NextAttemptAt: now,
-		CreatedAt:     now,
-		UpdatedAt:     now,
-	}
-}
 
 // insertDeliveries queues the insert of new pending deliveries that share
 // their account, trigger and creation time, in one statement; leases, if

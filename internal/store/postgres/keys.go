@@ -18,12 +18,7 @@ import (
 func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysResealParams) (*store.EndpointKeysResealResult, error) {
 	var res *store.EndpointKeysResealResult
 	err := s.tx(ctx, false, func(t *txn) error {
-		res = &store.EndpointKeysResealResult{}
-		type row struct {
-			id   string
-			keys []hook.Key
-		}
-		var rows []row
+		var batch []store.EndpointKeys
 		t.queue(`SELECT id, keys FROM endpoints WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, p.After, p.Limit).
 			Query(func(r pgx.Rows) error {
 				for r.Next() {
@@ -38,30 +33,23 @@ func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysRes
 					if err := json.Unmarshal(raw, &keys); err != nil {
 						return fmt.Errorf("endpoint %s keys: %w", id, err)
 					}
-					rows = append(rows, row{id, keys})
+					batch = append(batch, store.EndpointKeys{ID: id, Keys: keys})
 				}
 				return r.Err()
 			})
 		if err := t.flush(); err != nil {
 			return err
 		}
-		for _, r := range rows {
-			res.Last, res.Seen = r.id, res.Seen+1
-			out, changed, err := p.Reseal(r.id, r.keys)
+		var err error
+		res, err = p.Apply(batch, func(id string, keys []hook.Key) error {
+			raw, err := json.Marshal(keys)
 			if err != nil {
 				return err
 			}
-			if !changed {
-				continue
-			}
-			raw, err := json.Marshal(out)
-			if err != nil {
-				return err
-			}
-			t.queue(`UPDATE endpoints SET keys = $1 WHERE id = $2`, string(raw), r.id)
-			res.Changed++
-		}
-		return nil
+			t.queue(`UPDATE endpoints SET keys = $1 WHERE id = $2`, string(raw), id)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reseal endpoint keys: %w", err)

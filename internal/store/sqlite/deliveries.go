@@ -57,28 +57,13 @@ func (s *Store) DeliveryGet(ctx context.Context, id string) (*hook.Delivery, err
 
 // DeliveryList implements store.Store.
 func (s *Store) DeliveryList(ctx context.Context, p *store.DeliveryListParams) ([]*hook.Delivery, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		where = append(where, cond)
-		args = append(args, v)
-	}
-	if p.AccountID != "" {
-		add("account_id = ?", p.AccountID)
-	}
-	if p.EndpointID != "" {
-		add("endpoint_id = ?", p.EndpointID)
-	}
-	if p.EventID != "" {
-		add("event_id = ?", p.EventID)
-	}
-	if p.Status != "" {
-		add("status = ?", p.Status)
+	cols, args := p.Where()
+	where := make([]string, len(cols), len(cols)+1)
+	for i, c := range cols {
+		where[i] = c + " = ?"
 	}
 	if p.After != "" {
-		add("id < ?", p.After)
+		where, args = append(where, "id < ?"), append(args, p.After)
 	}
 	q := `SELECT ` + deliveryColumns + ` FROM deliveries`
 	if len(where) > 0 {
@@ -151,18 +136,16 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 		if err != nil {
 			return err
 		}
-		if d.Trigger == hook.TriggerTest {
-			return hook.Errorf(hook.ENotRedeliverable, "Test deliveries cannot be redelivered; run the test again instead.")
-		}
 		e, err := w.endpointGet(d.EndpointID)
-		if errors.Is(err, store.ErrNotFound) {
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint of this delivery was deleted.")
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if !e.Enabled {
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it first.")
+		ep := hook.EndpointState{Found: e != nil}
+		if e != nil {
+			ep.Enabled = e.Enabled
+		}
+		if err := hook.RedeliverRefusal(d.Trigger, ep); err != nil {
+			return err
 		}
 		var pending int
 		if err := w.queryRow(`SELECT COUNT(*) FROM deliveries WHERE event_id = ? AND endpoint_id = ? AND status = 'pending'`,
@@ -170,10 +153,9 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 			return err
 		}
 		if pending > 0 {
-			return hook.Errorf(hook.EAlreadyPending, "This event already has a pending delivery to this endpoint.")
+			return hook.AlreadyPending()
 		}
-		ev := &hook.Event{ID: d.EventID, AccountID: d.AccountID}
-		out = newDelivery(ev, d.EndpointID, hook.TriggerRedeliver, p.Now)
+		out = hook.NewDelivery(d.EventID, d.AccountID, d.EndpointID, hook.TriggerRedeliver, p.Now)
 		return w.insertDelivery(out, 0)
 	})
 	return out, err
@@ -187,8 +169,8 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 		if err != nil {
 			return err
 		}
-		if !e.Enabled {
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it before recovering events.")
+		if err := hook.RecoverRefusal(e.Enabled); err != nil {
+			return err
 		}
 		q := `SELECT id FROM events ev WHERE account_id = ? AND created_at >= ? AND type <> 'webhook.test'`
 		args := []any{e.AccountID, ms(p.Since)}
@@ -234,8 +216,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 			return err
 		}
 		for _, id := range ids {
-			ev := &hook.Event{ID: id, AccountID: e.AccountID}
-			if err := w.insertDelivery(newDelivery(ev, e.ID, hook.TriggerRecover, p.Now), 0); err != nil {
+			if err := w.insertDelivery(hook.NewDelivery(id, e.AccountID, e.ID, hook.TriggerRecover, p.Now), 0); err != nil {
 				return err
 			}
 		}
@@ -600,19 +581,8 @@ func (st *endpointState) decide(ds hook.DeliveryState, r *hook.Result, disableAf
 	return hook.Decide(ds, es, *r, disableAfter)
 }
 
-// deliveryUpdate is the change a transition makes to the delivery row.
-func deliveryUpdate(t hook.Transition, a *hook.Attempt, endpointGone bool) (next, lastErr any) {
-	switch t.Status {
-	case hook.StatusPending:
-		return ms(t.NextAttemptAt), nullString(a.Error)
-	case hook.StatusCanceled:
-		if endpointGone {
-			return nil, hook.CanceledDeleted
-		}
-		return nil, hook.CanceledDisabled
-	}
-	return nil, nullString(a.Error)
-}
+// nextAttempt is the next_attempt_at a transition writes.
+func nextAttempt(t hook.Transition) any { return nullMS(t.NextAttemptAt) }
 
 func (c *completion) one(r *hook.Result, headers string) error {
 	w, p := c.w, c.p
@@ -629,10 +599,10 @@ func (c *completion) one(r *hook.Result, headers string) error {
 		// Decided as if the caller still holds the delivery; the update
 		// applies only if it does.
 		t = st.decide(hook.DeliveryState{Status: hook.StatusPending, Lease: r.Lease}, r, p.DisableAfter)
-		next, lastErr := deliveryUpdate(t, &a, st.e == nil)
 		err = w.queryRow(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
 			last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ? AND lease = ? AND status = 'pending'
-			RETURNING attempts`, t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID, r.Lease).Scan(&a.Number)
+			RETURNING attempts`, t.Status, nextAttempt(t), nullInt(t.LastStatusCode), nullString(t.LastError), ms(p.Now),
+			r.DeliveryID, r.Lease).Scan(&a.Number)
 		switch {
 		case err == nil:
 			owned = true
@@ -671,10 +641,9 @@ func (c *completion) one(r *hook.Result, headers string) error {
 		if t.KeepLastError {
 			_, err = w.exec(`UPDATE deliveries SET attempts = attempts + 1, updated_at = ? WHERE id = ?`, ms(p.Now), r.DeliveryID)
 		} else {
-			next, lastErr := deliveryUpdate(t, &a, st.e == nil)
 			_, err = w.exec(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
 				last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-				t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID)
+				t.Status, nextAttempt(t), nullInt(t.LastStatusCode), nullString(t.LastError), ms(p.Now), r.DeliveryID)
 		}
 		if err != nil {
 			return fmt.Errorf("update delivery: %w", err)
@@ -699,11 +668,12 @@ func (c *completion) endpointEffects(st *endpointState, t hook.Transition) error
 	}
 	if t.Disable != "" {
 		e.ConsecutiveFailures = st.failures
-		if err := w.disable(e, t.Disable, p.Now); err != nil {
+		m := hook.AutoDisable(e, t.Disable, p.Now, p.OperatorEvents)
+		if err := w.disable(e); err != nil {
 			return err
 		}
-		if p.OperatorEvents {
-			if err := w.operatorEnqueue(hook.EndpointDisabledEvent(e, p.Now)); err != nil {
+		if m != nil {
+			if err := w.operatorEnqueue(*m); err != nil {
 				return err
 			}
 		}
@@ -755,4 +725,21 @@ func newLease() int64 { return rand.Int64N(1<<62) + 1 }
 // placeholders returns "?, ?, …" for n parameters.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// scanIDs reads the one text column of rows and closes them.
+func scanIDs(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, errors.Join(rows.Err(), rows.Close())
 }

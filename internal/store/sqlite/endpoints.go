@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -147,48 +145,21 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err != nil {
 			return err
 		}
-		before := *e
-		if p.URL != nil {
-			e.URL = *p.URL
-		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = p.EventTypes
-		}
-		if p.Headers != nil {
-			e.Headers = *p.Headers
-		}
-		if p.Filter != nil {
-			e.Filter = *p.Filter
-		}
-		if p.RateLimit != nil {
-			e.RateLimit = *p.RateLimit
-		}
-		switch {
-		case p.Enabled == nil || *p.Enabled == e.Enabled:
-			// Disabling a disabled endpoint changes nothing (SPEC §2).
-		case *p.Enabled:
-			if p.OperatorEvents && hook.Automatic(e.DisabledReason) {
-				if err := w.operatorEnqueue(hook.EndpointEnabledEvent(e, p.Now)); err != nil {
-					return err
-				}
+		c := hook.ApplyPatch(e, p.Patch(), p.Now, p.OperatorEvents)
+		if c.Enabled != nil {
+			if err := w.operatorEnqueue(*c.Enabled); err != nil {
+				return err
 			}
-			e.Enabled, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures = true, "", time.Time{}, 0
-		default:
-			e.Enabled, e.DisabledReason, e.DisabledAt = false, hook.ReasonManual, p.Now
+		}
+		if c.CancelPending {
 			if err := w.cancelPending(e.ID, hook.CanceledDisabled, p.Now); err != nil {
 				return err
 			}
 		}
-		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
-			slices.Equal(e.EventTypes, before.EventTypes) && slices.Equal(e.Headers, before.Headers) &&
-			bytes.Equal(e.Filter, before.Filter) && (e.Filter == nil) == (before.Filter == nil) && e.RateLimit == before.RateLimit {
-			out = e // nothing changes, not even updated_at
+		out = e
+		if !c.Changed {
 			return nil
 		}
-		e.UpdatedAt = p.Now
 		types, err := marshalJSON(e.EventTypes)
 		if err != nil {
 			return err
@@ -205,7 +176,6 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err != nil {
 			return fmt.Errorf("update endpoint: %w", err)
 		}
-		out = e
 		return nil
 	})
 	return out, err
@@ -222,17 +192,16 @@ func (w *wtx) cancelPending(endpointID, reason string, now time.Time) error {
 	return nil
 }
 
-// disable disables an enabled endpoint for reason and cancels its
+// disable stores the disable hook.AutoDisable made of e and cancels its
 // pending deliveries.
-func (w *wtx) disable(e *hook.Endpoint, reason string, now time.Time) error {
+func (w *wtx) disable(e *hook.Endpoint) error {
 	w.endpointsChanged()
 	_, err := w.exec(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE id = ?`,
-		reason, ms(now), ms(now), e.ID)
+		e.DisabledReason, ms(e.DisabledAt), ms(e.UpdatedAt), e.ID)
 	if err != nil {
 		return fmt.Errorf("disable endpoint: %w", err)
 	}
-	e.Enabled, e.DisabledReason, e.DisabledAt, e.UpdatedAt = false, reason, now, now
-	return w.cancelPending(e.ID, hook.CanceledDisabled, now)
+	return w.cancelPending(e.ID, hook.CanceledDisabled, e.DisabledAt)
 }
 
 // EndpointDelete implements store.Store.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -67,12 +66,11 @@ func (w *wtx) idempotentReplay(p *store.EventCreateParams) (*store.EventCreateRe
 	if err != nil {
 		return nil, fmt.Errorf("read idempotency key: %w", err)
 	}
-	if !p.Event.CreatedAt.Before(fromMS(created).Add(p.IdempotencyTTL)) {
+	if !hook.IdempotencyLive(fromMS(created), p.Event.CreatedAt, p.IdempotencyTTL) {
 		return nil, nil // expired: the key starts afresh
 	}
 	if !bytes.Equal(hash, p.RequestHash) {
-		return nil, hook.FieldErrorf(hook.EIdempotencyConflict, "idempotency_key",
-			"This idempotency key was used within the last 24 hours for a different event or data.")
+		return nil, hook.IdempotencyConflict(p.IdempotencyTTL)
 	}
 	ev, err := scanEvent(w.queryRow(`SELECT `+eventColumns+` FROM events WHERE id = ?`, eventID))
 	if errors.Is(err, store.ErrNotFound) {
@@ -111,7 +109,7 @@ func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff, match func([]byte) bool) 
 		if !e.Subscribes(ev.Type) || e.Filter != nil && match != nil && !match(e.Filter) {
 			continue
 		}
-		d := newDelivery(ev, e.ID, hook.TriggerScheduled, ev.CreatedAt)
+		d := hook.NewDelivery(ev.ID, ev.AccountID, e.ID, hook.TriggerScheduled, ev.CreatedAt)
 		var dlease int64
 		if h != nil && e.RateLimit == 0 && h.Reserve(e.ID, ev.AccountID) {
 			if lease == 0 {
@@ -150,20 +148,6 @@ func (w *wtx) insertDeliveries(ds []*hook.Delivery, leases []int64) error {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	return nil
-}
-
-func newDelivery(ev *hook.Event, endpointID, trigger string, now time.Time) *hook.Delivery {
-	return &hook.Delivery{
-		ID:            hook.NewIDAt(hook.PrefixDelivery, now),
-		EventID:       ev.ID,
-		EndpointID:    endpointID,
-		AccountID:     ev.AccountID,
-		Trigger:       trigger,
-		Status:        hook.StatusPending,
-		NextAttemptAt: now,
-		CreatedAt:     now,
-		UpdatedAt:     now,
-	}
 }
 
 // insertDelivery stores d; lease is 0, or the lease it is created under.

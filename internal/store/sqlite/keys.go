@@ -18,7 +18,6 @@ import (
 func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysResealParams) (*store.EndpointKeysResealResult, error) {
 	var res *store.EndpointKeysResealResult
 	err := s.write(ctx, true, false, func(w *wtx) (err error) {
-		res = &store.EndpointKeysResealResult{}
 		if _, err := w.s.wconn.ExecContext(w.ctx, "PRAGMA secure_delete = ON"); err != nil {
 			return fmt.Errorf("secure_delete: %w", err)
 		}
@@ -27,11 +26,7 @@ func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysRes
 				err = fmt.Errorf("secure_delete: %w", rerr)
 			}
 		}()
-		type row struct {
-			id   string
-			keys []hook.Key
-		}
-		var rows []row
+		var batch []store.EndpointKeys
 		rs, err := w.query(`SELECT id, keys FROM endpoints WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
 		if err != nil {
 			return err
@@ -47,28 +42,23 @@ func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysRes
 				rs.Close()
 				return fmt.Errorf("endpoint %s keys: %w", id, err)
 			}
-			rows = append(rows, row{id, keys})
+			batch = append(batch, store.EndpointKeys{ID: id, Keys: keys})
 		}
 		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
 			return err
 		}
-		for _, r := range rows {
-			res.Last, res.Seen = r.id, res.Seen+1
-			out, changed, err := p.Reseal(r.id, r.keys)
+		res, err = p.Apply(batch, func(id string, keys []hook.Key) error {
+			raw, err := marshalJSON(keys)
 			if err != nil {
 				return err
 			}
-			if !changed {
-				continue
-			}
-			raw, err := marshalJSON(out)
-			if err != nil {
-				return err
-			}
-			if _, err := w.exec(`UPDATE endpoints SET keys = ? WHERE id = ?`, raw, r.id); err != nil {
+			if _, err := w.exec(`UPDATE endpoints SET keys = ? WHERE id = ?`, raw, id); err != nil {
 				return fmt.Errorf("update endpoint keys: %w", err)
 			}
-			res.Changed++
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if res.Changed > 0 {
 			w.endpointsChanged()

@@ -43,19 +43,15 @@ func (s *Store) EndpointStats(ctx context.Context, p *store.EndpointStatsParams)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var i, n int
-		var status string
+		var (
+			i      int64
+			n      int
+			status string
+		)
 		if err := rows.Scan(&i, &status, &n); err != nil {
 			return nil, fmt.Errorf("scan endpoint stats: %w", err)
 		}
-		if i < 0 || i >= len(out) {
-			continue
-		}
-		if status == hook.StatusSucceeded {
-			out[i].Succeeded += n
-		} else {
-			out[i].Failed += n
-		}
+		p.Add(out, i, status, n)
 	}
 	return out, rows.Err()
 }

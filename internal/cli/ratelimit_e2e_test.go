@@ -70,12 +70,23 @@ func TestRateLimitAcrossNodes(t *testing.T) {
 
 	var at []time.Time
 	deadline := time.After(90 * time.Second)
+	waiting := 0.0
 	for len(at) < events {
 		rec, ok := rcv.take(deadline)
 		if !ok {
 			t.Fatalf("received %d of %d deliveries within 90 s", len(at), events)
 		}
 		at = append(at, rec.At)
+		if len(at) == events/2 {
+			// Half-way, most of the rest wait for their turn.
+			waiting = metric(t, nodes[0].url, "hookd_deliveries_rate_limited")
+		}
+	}
+	if waiting < events/4 {
+		t.Errorf("hookd_deliveries_rate_limited half-way = %v, want most of the %d left", waiting, events/2)
+	}
+	if got := metric(t, nodes[1].url, "hookd_deliveries_rate_limited"); got != 0 {
+		t.Errorf("hookd_deliveries_rate_limited at the end = %v, want 0", got)
 	}
 	first, last := at[0], at[len(at)-1]
 	perSecond := map[int]int{}

@@ -144,6 +144,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		return nil, err
 	}
 	m := metrics.New()
+	m.WatchRateLimited(n.store.DeliveryRateLimited)
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateTargets, Allow: cfg.TargetCIDRs}
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: cfg.AttemptTimeout, Guard: guard, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})

@@ -105,6 +105,9 @@ type Store interface {
 	// DeliveryRelease gives claimed deliveries that were never attempted
 	// back, due at p.Now (which may be later than now, to postpone them).
 	DeliveryRelease(ctx context.Context, p *ReleaseParams) error
+	// DeliveryRateLimited counts pending deliveries that hold a rate-limit
+	// turn not yet come (see DeliveryClaim), across all endpoints.
+	DeliveryRateLimited(ctx context.Context) (int, error)
 	// DeliveryNextDue returns the earliest next_attempt_at after p.After
 	// among pending deliveries, or ok false if there is none.
 	DeliveryNextDue(ctx context.Context, after time.Time) (t time.Time, ok bool, err error)

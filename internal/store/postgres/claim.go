@@ -485,3 +485,12 @@ func (s *Store) DeliveryNextDue(ctx context.Context, after time.Time) (time.Time
 	}
 	return fromNull(next), next.Valid, nil
 }
+
+// DeliveryRateLimited implements store.Store.
+func (s *Store) DeliveryRateLimited(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND rate_slot`).Scan(&n); err != nil {
+		return 0, unavailable(fmt.Errorf("count rate-limited deliveries: %w", err))
+	}
+	return n, nil
+}

@@ -743,3 +743,12 @@ func scanIDs(rows *sql.Rows, err error) ([]string, error) {
 	}
 	return ids, errors.Join(rows.Err(), rows.Close())
 }
+
+// DeliveryRateLimited implements store.Store.
+func (s *Store) DeliveryRateLimited(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND rate_slot = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rate-limited deliveries: %w", err)
+	}
+	return n, nil
+}

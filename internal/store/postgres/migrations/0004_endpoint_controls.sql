@@ -17,3 +17,5 @@ CREATE TABLE endpoint_rate_slots (
 -- true: the delivery was given a rate-limit slot (its next_attempt_at)
 -- and starts then without taking another.
 ALTER TABLE deliveries ADD COLUMN rate_slot boolean NOT NULL DEFAULT false;
+-- hookd_deliveries_rate_limited counts these.
+CREATE INDEX deliveries_rate_slot ON deliveries (id) WHERE status = 'pending' AND rate_slot;

@@ -9,3 +9,5 @@ ALTER TABLE endpoints ADD COLUMN rate_next INTEGER NOT NULL DEFAULT 0;
 -- 1: the delivery was given a rate-limit slot (its next_attempt_at) and
 -- starts then without taking another.
 ALTER TABLE deliveries ADD COLUMN rate_slot INTEGER NOT NULL DEFAULT 0;
+-- hookd_deliveries_rate_limited counts these.
+CREATE INDEX deliveries_rate_slot ON deliveries (id) WHERE status = 'pending' AND rate_slot = 1;

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/config"
+	"github.com/jackc/pgx/v5"
 )
 
 // callData is the catalogue's call.received example with some members
@@ -46,12 +47,12 @@ func TestEndpointHeadersAndFilters(t *testing.T) {
 			}
 			k, _ := newSecretKey(t)
 			b := start(t, func(c *config.Config) { c.DB, c.SecretKey, c.DBMaxConns = db, k, 4 })
-			testHeadersAndFilters(t, b.with(t))
+			testHeadersAndFilters(t, b.with(t), db)
 		})
 	}
 }
 
-func testHeadersAndFilters(t *testing.T, b *bundle) {
+func testHeadersAndFilters(t *testing.T, b *bundle, db string) {
 	acc, c := b.account()
 	const token = "Bearer sk_live_0123456789abcdef5f2c"
 	// The first attempt fails, so the header is seen on a retry too.
@@ -83,6 +84,19 @@ func testHeadersAndFilters(t *testing.T, b *bundle) {
 	full, err := c.GetEndpointHeaders(b.ctx, epIn.ID)
 	if err != nil || full["Authorization"] != token || full["X-Team"] != "on-call" {
 		t.Errorf("GetEndpointHeaders = %v, %v", full, err)
+	}
+	if db != "" {
+		// Sealed at rest like keys (--secret-key).
+		conn, err := pgx.Connect(b.ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored string
+		err = conn.QueryRow(b.ctx, `SELECT headers::text FROM endpoints WHERE id = $1`, epIn.ID).Scan(&stored)
+		conn.Close(b.ctx)
+		if err != nil || strings.Contains(stored, "0123456789abcdef") || !strings.Contains(stored, "enc:v1:") {
+			t.Errorf("stored headers = %s, %v; want sealed values", stored, err)
+		}
 	}
 	listed, err := c.ListEndpoints(b.ctx, client.EndpointListParams{})
 	if err != nil {

@@ -38,6 +38,7 @@ const (
 	CodeInvalidLimit        = "invalid_limit"        // 400: a limit outside 1–500
 	CodeInvalidURL          = "invalid_url"          // 400: an endpoint URL hookd does not accept
 	CodeInvalidEventTypes   = "invalid_event_types"  // 400: an endpoint's event_types is not a valid filter
+	CodeInvalidFilter       = "invalid_filter"       // 400: an endpoint's payload filter is not valid
 	CodeInvalidEvent        = "invalid_event"        // 400: event data does not match its schema; Field is the dotted path
 	CodeUnknownEventType    = "unknown_event_type"   // 400: an event type not in the catalogue
 	CodeUnknownField        = "unknown_field"        // 400: a body field the API does not know

@@ -10,7 +10,7 @@ import (
 )
 
 // Scenarios run knows.
-var scenarios = []string{"max", "steady", "backlog", "isolation", "pg", "soak"}
+var scenarios = []string{"max", "steady", "backlog", "isolation", "filter", "pg", "soak"}
 
 // defaultPostgresURL is where the pg scenario creates its database unless
 // --db says otherwise.
@@ -60,7 +60,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.SetOutput(stderr)
 	var nodes string
 	var hookdArgs stringsFlag
-	fs.StringVar(&c.Scenario, "scenario", "", "max, steady, backlog, isolation, pg or soak (required)")
+	fs.StringVar(&c.Scenario, "scenario", "", "max, steady, backlog, isolation, filter, pg or soak (required)")
 	fs.StringVar(&c.Hookd, "hookd", "", "hookd binary to measure (default: go build ./cmd/hookd from --repo)")
 	fs.StringVar(&c.Commit, "commit", "", "commit to report for a --hookd binary (default: its build info, or the repository's HEAD when run builds hookd)")
 	fs.StringVar(&c.Repo, "repo", ".", "hookd repository root, to build hookd and read the commit")

@@ -123,6 +123,9 @@ func checks(r *Result) []Check {
 			add("pg, 2 nodes: ≥ 5,000 deliveries/s", p.DeliveriesPerS, "/s", p.DeliveriesPerS >= 5000)
 		}
 	}
+	if v, ok := r.Ratios["filtered_throughput_kept"]; ok {
+		add("filter: 5 filtered endpoints per event keep ≥ 90 % of unfiltered deliveries/s", round(100*v, 1), " %", v >= 0.9)
+	}
 	if v, ok := r.Ratios["backlog_peak_rss_mib"]; ok {
 		add("backlog: RSS < 200 MiB throughout", v, " MiB", v < 200)
 		if ref := referenceMax(r.Config); ref != nil {

@@ -117,6 +117,8 @@ func runBench(ctx context.Context, args []string, env Env) (err error) {
 		runErr = r.scenarioBacklog(ctx)
 	case "isolation":
 		runErr = r.scenarioIsolation(ctx)
+	case "filter":
+		runErr = r.scenarioFilter(ctx)
 	case "soak":
 		runErr = r.scenarioSoak(ctx)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -21,6 +22,8 @@ type phaseSpec struct {
 	paced bool
 	// sample records the nodes' RSS, fds and goroutines over time.
 	sample bool
+	// filter is every endpoint's payload filter (none if empty).
+	filter json.RawMessage
 }
 
 // deliveryPhase starts hookd, creates the accounts and endpoints, submits
@@ -33,7 +36,7 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, r.stopCluster(ctx, cl)) }()
-	top, err := r.createTopology(ctx, cl.nodes[0].api, spec.hang)
+	top, err := r.createTopology(ctx, cl.nodes[0].api, spec.hang, spec.filter)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +216,34 @@ func (r *runner) scenarioSteady(ctx context.Context) error {
 	return nil
 }
 
+// benchFilter matches every event the bench submits, through the
+// conditions a real filter has (an $or, a typed comparison, a prefix, a
+// missing path), so the filtered phase delivers exactly what the baseline
+// does and differs only by the filters' cost.
+const benchFilter = `{"$or":[{"event":"call.received"},{"event":{"$ne":"call.received"}}],` +
+	`"account_id":{"$prefix":"acc_"},"data.no_such_member":{"$exists":false}}`
+
+// scenarioFilter: the same fan-out without and with a payload filter on
+// every endpoint (with --endpoints 50 over --accounts 10, five filtered
+// endpoints per event); compares deliveries/s.
+func (r *runner) scenarioFilter(ctx context.Context) error {
+	base, err := r.deliveryPhase(ctx, phaseSpec{name: r.phaseName("filter-baseline", r.cfg.Nodes[0]), nodes: r.cfg.Nodes[0]})
+	if err != nil {
+		return fmt.Errorf("filter baseline: %w", err)
+	}
+	filtered, err := r.deliveryPhase(ctx, phaseSpec{name: r.phaseName("filter-all", r.cfg.Nodes[0]), nodes: r.cfg.Nodes[0],
+		filter: json.RawMessage(benchFilter)})
+	if err != nil {
+		return fmt.Errorf("filtered fan-out: %w", err)
+	}
+	p := &r.res.Phases[len(r.res.Phases)-1]
+	p.Notes = append(p.Notes, fmt.Sprintf("every endpoint has a payload filter (%d per event) that takes every event", r.cfg.Endpoints/r.cfg.Accounts))
+	if base.DeliveriesPerS > 0 {
+		r.res.setRatio("filtered_throughput_kept", filtered.DeliveriesPerS/base.DeliveriesPerS)
+	}
+	return nil
+}
+
 // scenarioIsolation: a baseline phase, then the same with a share of the
 // endpoints hanging past hookd's attempt timeout; compares the healthy
 // endpoints' deliveries/s.
@@ -244,7 +275,7 @@ func (r *runner) scenarioBacklog(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, r.stopCluster(ctx, cl)) }()
-	top, err := r.createTopology(ctx, cl.nodes[0].api, nil)
+	top, err := r.createTopology(ctx, cl.nodes[0].api, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -209,6 +209,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	m := metrics.New()
 	m.WatchStore(n.store, metrics.StoreOptions{Now: opts.Now})
 	m.WatchReadiness(readiness(n.store), 2*time.Second)
+	m.WatchRateLimited(n.store.DeliveryRateLimited)
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateTargets, Allow: cfg.TargetCIDRs}
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: cfg.AttemptTimeout, Guard: guard, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})

@@ -611,7 +611,13 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) (*hook.Result,
 			slog.String("delivery_id", del.ID), slog.Duration("retry_in", keyErrorRetry), slog.Any("error", err))
 		return nil, errKeyUnusable
 	}
-	o := d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer})
+	headers, err := openHeaders(c.Headers, d.cfg.OpenKey)
+	if err != nil {
+		d.cfg.Logger.Error("endpoint header value unusable; delivery postponed", slog.String("endpoint_id", del.EndpointID),
+			slog.String("delivery_id", del.ID), slog.Duration("retry_in", keyErrorRetry), slog.Any("error", err))
+		return nil, errKeyUnusable
+	}
+	o := d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer, Headers: headers})
 	if o.Code == hook.ErrCodeCanceled && ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -773,6 +779,23 @@ func (d *Dispatcher) deliverOperator(ctx context.Context, m *store.OperatorMessa
 	if err := d.cfg.Store.OperatorComplete(ctx, &store.OperatorCompleteParams{Results: []*store.OperatorResult{r}, Now: d.cfg.Now()}); err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Error("record operator attempt", slog.String("event_id", m.ID), slog.Any("error", err))
 	}
+}
+
+// openHeaders returns custom headers with their stored values opened
+// (they are sealed like keys when hookd runs with --secret-key).
+func openHeaders(hs []hook.Header, open func(string) (string, error)) ([]hook.Header, error) {
+	if open == nil || len(hs) == 0 {
+		return hs, nil
+	}
+	out := make([]hook.Header, len(hs))
+	for i, h := range hs {
+		v, err := open(h.Value)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = hook.Header{Name: h.Name, Value: v, Masked: h.Masked}
+	}
+	return out, nil
 }
 
 // signerCache keeps one Signer per endpoint for as long as its keys stay

@@ -67,7 +67,16 @@ type Endpoint struct {
 	// except through the secret routes of the API.
 	Keys []Key
 	// PublicKey is the whpk_ key of an ed25519 endpoint's current key.
-	PublicKey           string
+	PublicKey string
+	// Headers are sent with every delivery and test (values sealed at
+	// rest like keys); nil: none.
+	Headers []Header
+	// Filter is the payload filter's JSON text (internal/filter); nil:
+	// every event of the subscribed types.
+	Filter []byte
+	// RateLimit is the most deliveries per second to this endpoint,
+	// across all nodes; 0: no limit.
+	RateLimit           int
 	Enabled             bool
 	DisabledReason      string // empty while enabled
 	DisabledAt          time.Time

@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"time"
@@ -34,6 +35,11 @@ type EndpointPatch struct {
 	Description *string
 	EventTypes  []string // nil: unchanged
 	Enabled     *bool
+	// The endpoint controls (docs/delivery.md); a pointer to the zero
+	// value removes one.
+	Headers   *[]Header
+	Filter    *[]byte
+	RateLimit *int
 }
 
 // EndpointChange is what applying an EndpointPatch calls for beyond the
@@ -67,6 +73,15 @@ func ApplyPatch(e *Endpoint, p EndpointPatch, now time.Time, operatorEvents bool
 	if p.EventTypes != nil {
 		e.EventTypes = p.EventTypes
 	}
+	if p.Headers != nil {
+		e.Headers = *p.Headers
+	}
+	if p.Filter != nil {
+		e.Filter = *p.Filter
+	}
+	if p.RateLimit != nil {
+		e.RateLimit = *p.RateLimit
+	}
 	switch {
 	case p.Enabled == nil || *p.Enabled == e.Enabled:
 	case *p.Enabled:
@@ -80,7 +95,8 @@ func ApplyPatch(e *Endpoint, p EndpointPatch, now time.Time, operatorEvents bool
 		c.CancelPending = true
 	}
 	c.Changed = e.URL != before.URL || e.Description != before.Description || e.Enabled != before.Enabled ||
-		!slices.Equal(e.EventTypes, before.EventTypes)
+		!slices.Equal(e.EventTypes, before.EventTypes) || !slices.Equal(e.Headers, before.Headers) ||
+		!bytes.Equal(e.Filter, before.Filter) || (e.Filter == nil) != (before.Filter == nil) || e.RateLimit != before.RateLimit
 	if c.Changed {
 		e.UpdatedAt = now
 	}

@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	hook.EInvalidLimit:        http.StatusBadRequest,
 	hook.EInvalidURL:          http.StatusBadRequest,
 	hook.EInvalidEventTypes:   http.StatusBadRequest,
+	hook.EInvalidFilter:       http.StatusBadRequest,
 	hook.EInvalidEvent:        http.StatusBadRequest,
 	hook.EUnknownEventType:    http.StatusBadRequest,
 	hook.EUnknownField:        http.StatusBadRequest,

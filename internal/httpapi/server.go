@@ -156,6 +156,8 @@ func (a *API) routes() {
 	a.handle("GET /v1/endpoints/{id}/secret", a.getSecret)
 	a.handle("POST /v1/endpoints/{id}/recover", a.recoverEvents)
 	a.handle("GET /v1/endpoints/{id}/stats", a.endpointStats)
+	a.handle("GET /v1/endpoints/{id}/headers", a.getHeaders)
+	a.handle("POST /v1/endpoints/{id}/filter-test", a.filterTest)
 
 	a.handle("GET /v1/deliveries", a.listDeliveries)
 	a.handle("GET /v1/deliveries/{id}", a.getDelivery)

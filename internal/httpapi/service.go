@@ -38,6 +38,8 @@ type Service interface {
 	RotateSecret(ctx context.Context, actor service.Actor, id string) (*service.Secret, error)
 	Recover(ctx context.Context, actor service.Actor, id string, since time.Time) (int, error)
 	EndpointStats(ctx context.Context, actor service.Actor, id, window string) ([]store.StatsBucket, error)
+	EndpointHeaders(ctx context.Context, actor service.Actor, id string) ([]hook.Header, error)
+	FilterTest(ctx context.Context, actor service.Actor, id string, in service.FilterTestInput) (*service.FilterTestResult, error)
 
 	ListDeliveries(ctx context.Context, actor service.Actor, f service.DeliveryFilter, page service.Page) ([]*hook.Delivery, bool, error)
 	GetDelivery(ctx context.Context, actor service.Actor, id string) (*hook.Delivery, error)

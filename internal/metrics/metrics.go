@@ -5,6 +5,9 @@
 package metrics
 
 import (
+	"context"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -79,4 +82,30 @@ func New() *Metrics {
 		m.DeliveryLatency,
 	)
 	return m
+}
+
+// WatchRateLimited adds the gauge hookd_deliveries_rate_limited: pending
+// deliveries waiting for a rate-limit turn, all endpoints together (no
+// per-endpoint label). count is asked at each scrape, bounded by a short
+// timeout; while it fails the gauge is left out of the scrape.
+func (m *Metrics) WatchRateLimited(count func(ctx context.Context) (int, error)) {
+	m.Registry.MustRegister(&rateLimitedCollector{count: count, desc: prometheus.NewDesc("hookd_deliveries_rate_limited",
+		"Pending deliveries waiting for their endpoint's rate-limit turn (all endpoints, all nodes).", nil, nil)})
+}
+
+type rateLimitedCollector struct {
+	count func(ctx context.Context) (int, error)
+	desc  *prometheus.Desc
+}
+
+func (c *rateLimitedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *rateLimitedCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := c.count(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n))
 }

@@ -62,7 +62,7 @@ func (s *Service) SubmitEvent(ctx context.Context, actor Actor, in SubmitEventIn
 		Body:      hook.EncodeEnvelope(id, in.Event, now, in.AccountID, data),
 		CreatedAt: now,
 	}
-	p := &store.EventCreateParams{Event: ev}
+	p := &store.EventCreateParams{Event: ev, Match: s.eventMatcher(ev.Body)}
 	if in.IdempotencyKey != "" {
 		canon, err := canonicalJSON(data)
 		if err != nil {

@@ -85,6 +85,25 @@ func ResealKeys(ctx context.Context, st store.Store, sealer KeySealer, rewrite b
 				done[id] = o
 				return out, o.keys > 0, nil
 			}
+			p.ResealHeaders = func(id string, in []hook.Header) ([]hook.Header, bool, error) {
+				out := slices.Clone(in)
+				o, changed := done[id], false
+				for i, h := range in {
+					v, ch, err := rs.Reseal(h.Value)
+					if errors.Is(err, keyseal.ErrWrongKey) {
+						o.bad = true
+						continue
+					}
+					if err != nil {
+						return nil, false, fmt.Errorf("endpoint %s header %s: %w", id, h.Name, err)
+					}
+					if ch {
+						out[i].Value, changed = v, true
+					}
+				}
+				done[id] = o
+				return out, changed, nil
+			}
 			res, err := st.EndpointKeysReseal(ctx, p)
 			if err != nil {
 				return rep, err

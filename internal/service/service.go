@@ -72,6 +72,7 @@ type Service struct {
 	cfg           Config
 	adminHash     [sha256.Size]byte
 	knownAccounts sync.Map // account id → struct{}; see accountExists
+	filters       filterCache
 }
 
 // IdempotencyTTL is how long an idempotency key is remembered.

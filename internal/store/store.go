@@ -88,6 +88,14 @@ type Store interface {
 	// DeliveryClaim leases due pending deliveries of enabled endpoints to
 	// the caller, oldest due first, at most p.Limit, each only if
 	// p.Reserve accepts it.
+	//
+	// An endpoint with a rate limit (hook.Endpoint.RateLimit) has a next
+	// free slot; a due delivery to it that holds no slot is leased only if
+	// that slot has come, and takes it; otherwise it is given the slot
+	// (its next_attempt_at becomes the slot time, and it holds the slot)
+	// and is not leased now. Either way the slot moves on by 1/RateLimit,
+	// so deliveries start at most RateLimit a second to the endpoint, in
+	// queue order, whichever nodes claim them. A slot is not an attempt.
 	DeliveryClaim(ctx context.Context, p *DeliveryClaimParams) ([]*Claim, error)
 	// DeliveryComplete records attempt results in order, applying
 	// hook.Decide to each, in one transaction. A result whose attempt id is
@@ -97,6 +105,9 @@ type Store interface {
 	// DeliveryRelease gives claimed deliveries that were never attempted
 	// back, due at p.Now (which may be later than now, to postpone them).
 	DeliveryRelease(ctx context.Context, p *ReleaseParams) error
+	// DeliveryRateLimited counts pending deliveries that hold a rate-limit
+	// turn not yet come (see DeliveryClaim), across all endpoints.
+	DeliveryRateLimited(ctx context.Context) (int, error)
 	// DeliveryNextDue returns the earliest next_attempt_at after p.After
 	// among pending deliveries, or ok false if there is none.
 	DeliveryNextDue(ctx context.Context, after time.Time) (t time.Time, ok bool, err error)
@@ -149,7 +160,15 @@ type EndpointUpdateParams struct {
 	Description *string
 	EventTypes  []string // nil: unchanged
 	Enabled     *bool
-	Now         time.Time
+	// Headers replaces the custom headers (values already sealed); a
+	// pointer to nil removes them.
+	Headers *[]hook.Header
+	// Filter replaces the payload filter's text; a pointer to nil removes
+	// it.
+	Filter *[]byte
+	// RateLimit replaces the rate limit; a pointer to 0 removes it.
+	RateLimit *int
+	Now       time.Time
 	// OperatorEvents enables endpoint.enabled messages on re-enable after
 	// an automatic disable (an operator webhook is configured).
 	OperatorEvents bool
@@ -157,7 +176,8 @@ type EndpointUpdateParams struct {
 
 // Patch is the change p asks for, for hook.ApplyPatch.
 func (p *EndpointUpdateParams) Patch() hook.EndpointPatch {
-	return hook.EndpointPatch{URL: p.URL, Description: p.Description, EventTypes: p.EventTypes, Enabled: p.Enabled}
+	return hook.EndpointPatch{URL: p.URL, Description: p.Description, EventTypes: p.EventTypes, Enabled: p.Enabled,
+		Headers: p.Headers, Filter: p.Filter, RateLimit: p.RateLimit}
 }
 
 // EndpointRotateKeyParams rotates an endpoint's signing key.
@@ -180,7 +200,14 @@ type EventCreateParams struct {
 	IdempotencyTTL time.Duration
 	// Handoff, when set, lets the caller take new deliveries straight from
 	// the transaction that creates them instead of claiming them later.
+	// Endpoints with a rate limit are never handed off: their deliveries
+	// wait for a slot in DeliveryClaim.
 	Handoff *Handoff
+	// Match is asked, for each subscribing endpoint that has a payload
+	// filter, whether the event passes it (filter is hook.Endpoint.Filter).
+	// An endpoint whose filter does not pass gets no delivery. Nil passes
+	// everything. It must be quick and must not call the store.
+	Match func(filter []byte) bool
 }
 
 // Handoff passes new deliveries to the caller's dispatcher in the
@@ -248,6 +275,10 @@ type DeliveryRecoverParams struct {
 	EndpointID string
 	Since      time.Time // already clamped by the caller
 	Now        time.Time
+	// Match is asked, when the endpoint has a payload filter, whether an
+	// event (its envelope) passes the endpoint's current filter; events
+	// that do not are not recovered. Nil passes everything.
+	Match func(filter, body []byte) bool
 }
 
 // TestRecordParams is a finished connection test.
@@ -287,6 +318,8 @@ type Claim struct {
 	Body     []byte     // the event envelope
 	URL      string     // the endpoint's URL
 	Keys     []hook.Key // the endpoint's live signing keys, newest first
+	// Headers are the endpoint's custom headers, values as stored.
+	Headers []hook.Header
 }
 
 // DeliveryCompleteParams carries attempt results in the order they ended.

@@ -33,7 +33,8 @@ func TestUnavailable(t *testing.T) {
 func TestResealApply(t *testing.T) {
 	t.Parallel()
 	k := func(v string) []hook.Key { return []hook.Key{{Value: v}} }
-	batch := []EndpointKeys{{"ep_1", k("a")}, {"ep_2", k("sealed:b")}, {"ep_3", k("c")}}
+	batch := []EndpointKeys{{ID: "ep_1", Keys: k("a")}, {ID: "ep_2", Keys: k("sealed:b"),
+		Headers: []hook.Header{{Name: "X-A", Value: "h"}}}, {ID: "ep_3", Keys: k("c")}}
 	p := &EndpointKeysResealParams{Reseal: func(id string, keys []hook.Key) ([]hook.Key, bool, error) {
 		if keys[0].Value == "sealed:b" {
 			return keys, false, nil
@@ -41,14 +42,32 @@ func TestResealApply(t *testing.T) {
 		return k("sealed:" + keys[0].Value), true, nil
 	}}
 	var written []string
-	res, err := p.Apply(batch, func(id string, keys []hook.Key) error {
-		written = append(written, id+"="+keys[0].Value)
+	write := func(id string, keys []hook.Key, hs []hook.Header) error {
+		w := id + "=" + keys[0].Value
+		for _, h := range hs {
+			w += "," + h.Name + ":" + h.Value
+		}
+		written = append(written, w)
 		return nil
-	})
+	}
+	res, err := p.Apply(batch, write)
 	if err != nil || res.Last != "ep_3" || res.Seen != 3 || res.Changed != 2 ||
 		!slices.Equal(written, []string{"ep_1=sealed:a", "ep_3=sealed:c"}) {
 		t.Errorf("Apply = %+v, %v; wrote %v", res, err, written)
 	}
+	// Header values are resealed too; an endpoint whose only change is a
+	// header value is written with its keys as they were.
+	p.ResealHeaders = func(id string, hs []hook.Header) ([]hook.Header, bool, error) {
+		out := slices.Clone(hs)
+		out[0].Value = "sealed:" + hs[0].Value
+		return out, true, nil
+	}
+	written = nil
+	if res, err := p.Apply(batch, write); err != nil || res.Changed != 3 ||
+		!slices.Equal(written, []string{"ep_1=sealed:a", "ep_2=sealed:b,X-A:sealed:h", "ep_3=sealed:c"}) {
+		t.Errorf("Apply with headers = %+v, %v; wrote %v", res, err, written)
+	}
+	p.ResealHeaders = nil
 	if res, err := p.Apply(nil, nil); err != nil || res.Last != "" || res.Seen != 0 {
 		t.Errorf("empty batch: %+v, %v", res, err)
 	}

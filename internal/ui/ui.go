@@ -127,6 +127,7 @@ func (u *UI) routes() {
 	m.HandleFunc("GET /ui/webhooks/{id}", u.private(u.endpoint))
 	m.HandleFunc("POST /ui/webhooks/{id}", u.private(u.saveEndpoint))
 	m.HandleFunc("POST /ui/webhooks/{id}/test", u.private(u.testEndpoint))
+	m.HandleFunc("POST /ui/webhooks/{id}/filter-test", u.private(u.tryFilter))
 	m.HandleFunc("POST /ui/webhooks/{id}/enable", u.private(u.reenable))
 	m.HandleFunc("POST /ui/webhooks/{id}/recover", u.private(u.recoverEvents))
 	m.HandleFunc("POST /ui/webhooks/{id}/reveal", u.private(u.revealSecret))

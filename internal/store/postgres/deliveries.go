@@ -225,10 +225,11 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 			accountID string
 			enabled   bool
 			types     []string
+			filter    *string
 		)
-		t.queue(`SELECT account_id, enabled, event_types FROM endpoints WHERE id = $1 AND deleted_at IS NULL FOR KEY SHARE`,
+		t.queue(`SELECT account_id, enabled, event_types, filter FROM endpoints WHERE id = $1 AND deleted_at IS NULL FOR KEY SHARE`,
 			p.EndpointID).QueryRow(func(r pgx.Row) error {
-			return notFound(r.Scan(&accountID, &enabled, &types))
+			return notFound(r.Scan(&accountID, &enabled, &types, &filter))
 		})
 		if err := t.flush(); err != nil {
 			return err
@@ -236,18 +237,32 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 		if err := hook.RecoverRefusal(enabled); err != nil {
 			return err
 		}
+		// With a filter, the bodies are read too: the endpoint's current
+		// filter decides.
+		filtered := filter != nil && p.Match != nil
 		var eventIDs []string
-		t.queue(`SELECT ev.id FROM events ev
+		t.queue(`SELECT ev.id, CASE WHEN $6 THEN ev.body END FROM events ev
 			WHERE ev.account_id = $1 AND ev.created_at >= $2 AND ev.type <> 'webhook.test'
 			AND ($3 OR ev.type = ANY ($4))
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id AND d.endpoint_id = $5
 				AND d.status IN ('succeeded', 'pending'))
 			ORDER BY ev.created_at, ev.id FOR KEY SHARE OF ev`,
-			accountID, ms(p.Since), slices.Contains(types, hook.AllEventTypes), strs(types), p.EndpointID).
+			accountID, ms(p.Since), slices.Contains(types, hook.AllEventTypes), strs(types), p.EndpointID, filtered).
 			Query(func(rows pgx.Rows) error {
-				var err error
-				eventIDs, err = pgx.CollectRows(rows, pgx.RowTo[string])
-				return err
+				for rows.Next() {
+					var (
+						id   string
+						body []byte
+					)
+					if err := rows.Scan(&id, &body); err != nil {
+						return err
+					}
+					if filtered && !p.Match([]byte(*filter), body) {
+						continue
+					}
+					eventIDs = append(eventIDs, id)
+				}
+				return rows.Err()
 			})
 		if err := t.flush(); err != nil {
 			return err

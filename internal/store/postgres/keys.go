@@ -19,21 +19,27 @@ func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysRes
 	var res *store.EndpointKeysResealResult
 	err := s.tx(ctx, false, func(t *txn) error {
 		var batch []store.EndpointKeys
-		t.queue(`SELECT id, keys FROM endpoints WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, p.After, p.Limit).
+		t.queue(`SELECT id, keys, headers FROM endpoints WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, p.After, p.Limit).
 			Query(func(r pgx.Rows) error {
 				for r.Next() {
 					var (
-						id  string
-						raw []byte
+						id            string
+						raw, rawHeads []byte
 					)
-					if err := r.Scan(&id, &raw); err != nil {
+					if err := r.Scan(&id, &raw, &rawHeads); err != nil {
 						return err
 					}
-					var keys []hook.Key
+					var (
+						keys    []hook.Key
+						headers []hook.Header
+					)
 					if err := json.Unmarshal(raw, &keys); err != nil {
 						return fmt.Errorf("endpoint %s keys: %w", id, err)
 					}
-					batch = append(batch, store.EndpointKeys{ID: id, Keys: keys})
+					if err := unmarshalHeaders(rawHeads, &headers); err != nil {
+						return fmt.Errorf("endpoint %s headers: %w", id, err)
+					}
+					batch = append(batch, store.EndpointKeys{ID: id, Keys: keys, Headers: headers})
 				}
 				return r.Err()
 			})
@@ -41,12 +47,16 @@ func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysRes
 			return err
 		}
 		var err error
-		res, err = p.Apply(batch, func(id string, keys []hook.Key) error {
+		res, err = p.Apply(batch, func(id string, keys []hook.Key, headers []hook.Header) error {
 			raw, err := json.Marshal(keys)
 			if err != nil {
 				return err
 			}
-			t.queue(`UPDATE endpoints SET keys = $1 WHERE id = $2`, string(raw), id)
+			heads, err := marshalHeaders(headers)
+			if err != nil {
+				return err
+			}
+			t.queue(`UPDATE endpoints SET keys = $1, headers = $3 WHERE id = $2`, string(raw), id, heads)
 			return nil
 		})
 		return err

@@ -183,9 +183,37 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 		q += ` AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id AND d.endpoint_id = ?
 			AND d.status IN ('succeeded', 'pending')) ORDER BY created_at, id`
 		args = append(args, e.ID)
-		ids, err := scanIDs(w.s.wconn.QueryContext(w.ctx, q, args...))
+		// With a filter, the bodies are read too: the endpoint's current
+		// filter decides.
+		filtered := e.Filter != nil && p.Match != nil
+		if filtered {
+			q = strings.Replace(q, `SELECT id FROM`, `SELECT id, body FROM`, 1)
+		}
+		rows, err := w.s.wconn.QueryContext(w.ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("select events to recover: %w", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var (
+				id   string
+				body []byte
+			)
+			dst := []any{&id}
+			if filtered {
+				dst = append(dst, &body)
+			}
+			if err := rows.Scan(dst...); err != nil {
+				rows.Close()
+				return err
+			}
+			if filtered && !p.Match(e.Filter, body) {
+				continue
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
 		}
 		for _, id := range ids {
 			if err := w.insertDelivery(hook.NewDelivery(id, e.AccountID, e.ID, hook.TriggerRecover, p.Now), 0); err != nil {
@@ -262,6 +290,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		var (
 			chosen    []candidate
 			endpoints = map[string]*hook.Endpoint{}
+			rates     = rateSlots{w: w, now: p.Now}
 		)
 		for _, c := range cands {
 			if len(chosen) >= p.Limit {
@@ -274,18 +303,33 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if e == nil || !e.Enabled {
 				continue // canceled with the disable; not claimable
 			}
+			if e.RateLimit > 0 {
+				take, err := rates.admit(c.id, e)
+				if err != nil {
+					return err
+				}
+				if !take {
+					continue // given a later slot
+				}
+			}
 			if p.Reserve != nil && !p.Reserve(c.endpointID, e.AccountID) {
 				continue
 			}
+			if e.RateLimit > 0 {
+				rates.take(c.id, e)
+			}
 			endpoints[c.endpointID] = e
 			chosen = append(chosen, c)
+		}
+		if err := rates.save(); err != nil {
+			return err
 		}
 		if len(chosen) == 0 {
 			return nil
 		}
 		ids := idList(chosen)
 		lease := newLease()
-		if _, err := w.exec(`UPDATE deliveries SET lease = ?, next_attempt_at = ? WHERE id IN (SELECT value FROM json_each(?))`,
+		if _, err := w.exec(`UPDATE deliveries SET lease = ?, next_attempt_at = ?, rate_slot = 0 WHERE id IN (SELECT value FROM json_each(?))`,
 			lease, ms(p.LeaseUntil), ids); err != nil {
 			return fmt.Errorf("lease deliveries: %w", err)
 		}
@@ -302,12 +346,78 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 				return err
 			}
 			e := endpoints[d.EndpointID]
-			cl.Delivery, cl.URL, cl.Keys = d, e.URL, hook.LiveKeys(e.Keys, p.Now)
+			cl.Delivery, cl.URL, cl.Keys, cl.Headers = d, e.URL, hook.LiveKeys(e.Keys, p.Now), e.Headers
 			out = append(out, cl)
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// rateSlots applies endpoints' rate limits within one claim (see
+// store.Store.DeliveryClaim). The single writer makes the read and the
+// write of each endpoint's next slot atomic.
+type rateSlots struct {
+	w    *wtx
+	now  time.Time
+	next map[string]int64 // endpoint id → next free slot, Unix µs
+	held map[string]bool  // delivery id → already holds a slot
+}
+
+// interval is the time between two slots of an endpoint, in µs.
+func interval(e *hook.Endpoint) int64 { return max(1, 1_000_000/int64(e.RateLimit)) }
+
+// admit reports whether a due delivery to e may start now. One that holds
+// a slot may; otherwise one may if the endpoint's next slot has come
+// (take then moves it on, once the delivery is reserved), and one that
+// may not is given the next slot and postponed to it.
+func (r *rateSlots) admit(id string, e *hook.Endpoint) (bool, error) {
+	if r.next == nil {
+		r.next, r.held = map[string]int64{}, map[string]bool{}
+	}
+	var slotted bool
+	if err := r.w.queryRow(`SELECT rate_slot FROM deliveries WHERE id = ?`, id).Scan(&slotted); err != nil {
+		return false, fmt.Errorf("read delivery slot: %w", err)
+	}
+	if slotted {
+		r.held[id] = true
+		return true, nil
+	}
+	next, ok := r.next[e.ID]
+	if !ok {
+		if err := r.w.queryRow(`SELECT rate_next FROM endpoints WHERE id = ?`, e.ID).Scan(&next); err != nil {
+			return false, fmt.Errorf("read endpoint rate slot: %w", err)
+		}
+		r.next[e.ID] = next
+	}
+	if now := r.now.UnixMicro(); next <= now {
+		return true, nil
+	}
+	// Postponed to its slot, rounded up to the column's milliseconds.
+	at := (next + 999) / 1000
+	if _, err := r.w.exec(`UPDATE deliveries SET next_attempt_at = ?, rate_slot = 1 WHERE id = ?`, at, id); err != nil {
+		return false, fmt.Errorf("postpone delivery to its rate slot: %w", err)
+	}
+	r.next[e.ID] = next + interval(e)
+	return false, nil
+}
+
+// take moves e's next slot on for a delivery admitted without one.
+func (r *rateSlots) take(id string, e *hook.Endpoint) {
+	if r.held[id] {
+		return
+	}
+	r.next[e.ID] = max(r.next[e.ID], r.now.UnixMicro()) + interval(e)
+}
+
+// save writes the endpoints' next slots back.
+func (r *rateSlots) save() error {
+	for id, next := range r.next {
+		if _, err := r.w.exec(`UPDATE endpoints SET rate_next = ? WHERE id = ?`, next, id); err != nil {
+			return fmt.Errorf("update endpoint rate slot: %w", err)
+		}
+	}
+	return nil
 }
 
 // bodyScanner scans a delivery row followed by one more column.
@@ -632,4 +742,13 @@ func scanIDs(rows *sql.Rows, err error) ([]string, error) {
 		ids = append(ids, id)
 	}
 	return ids, errors.Join(rows.Err(), rows.Close())
+}
+
+// DeliveryRateLimited implements store.Store.
+func (s *Store) DeliveryRateLimited(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND rate_slot = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rate-limited deliveries: %w", err)
+	}
+	return n, nil
 }

@@ -12,19 +12,29 @@ import (
 )
 
 const endpointColumns = `id, account_id, url, description, event_types, signing, keys, public_key,
-	enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at`
+	enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at, headers, filter, rate_limit`
 
 func scanEndpoint(r interface{ Scan(...any) error }) (*hook.Endpoint, error) {
 	var (
 		e                hook.Endpoint
 		types, keys      string
+		headers          string
+		filter           sql.NullString
 		reason           sql.NullString
 		disabledAt       sql.NullInt64
 		created, updated int64
 	)
 	if err := r.Scan(&e.ID, &e.AccountID, &e.URL, &e.Description, &types, &e.Signing, &keys, &e.PublicKey,
-		&e.Enabled, &reason, &disabledAt, &e.ConsecutiveFailures, &created, &updated); err != nil {
+		&e.Enabled, &reason, &disabledAt, &e.ConsecutiveFailures, &created, &updated, &headers, &filter, &e.RateLimit); err != nil {
 		return nil, err
+	}
+	if headers != "[]" {
+		if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
+			return nil, fmt.Errorf("endpoint %s headers: %w", e.ID, err)
+		}
+	}
+	if filter.Valid {
+		e.Filter = []byte(filter.String)
 	}
 	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
 		return nil, fmt.Errorf("endpoint %s event types: %w", e.ID, err)
@@ -36,6 +46,22 @@ func scanEndpoint(r interface{ Scan(...any) error }) (*hook.Endpoint, error) {
 	e.DisabledAt = fromNullMS(disabledAt)
 	e.CreatedAt, e.UpdatedAt = fromMS(created), fromMS(updated)
 	return &e, nil
+}
+
+// marshalHeaders encodes custom headers for the headers column.
+func marshalHeaders(hs []hook.Header) (string, error) {
+	if len(hs) == 0 {
+		return "[]", nil
+	}
+	return marshalJSON(hs)
+}
+
+// nullFilter is the filter column's value: NULL for no filter.
+func nullFilter(f []byte) any {
+	if f == nil {
+		return nil
+	}
+	return string(f)
 }
 
 func marshalJSON(v any) (string, error) {
@@ -53,12 +79,16 @@ func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 	if err != nil {
 		return err
 	}
+	headers, err := marshalHeaders(e.Headers)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, relaxed, func(w *wtx) error {
 		w.endpointsChanged()
-		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AccountID, e.URL, e.Description, types, e.Signing, keys, e.PublicKey,
 			e.Enabled, nullString(e.DisabledReason), nullMS(e.DisabledAt), e.ConsecutiveFailures,
-			ms(e.CreatedAt), ms(e.UpdatedAt))
+			ms(e.CreatedAt), ms(e.UpdatedAt), headers, nullFilter(e.Filter), e.RateLimit)
 		if err != nil {
 			return fmt.Errorf("insert endpoint: %w", err)
 		}
@@ -134,10 +164,15 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err != nil {
 			return err
 		}
+		headers, err := marshalHeaders(e.Headers)
+		if err != nil {
+			return err
+		}
 		_, err = w.exec(`UPDATE endpoints SET url = ?, description = ?, event_types = ?, enabled = ?,
-			disabled_reason = ?, disabled_at = ?, consecutive_failures = ?, updated_at = ? WHERE id = ?`,
+			disabled_reason = ?, disabled_at = ?, consecutive_failures = ?, updated_at = ?,
+			headers = ?, filter = ?, rate_limit = ? WHERE id = ?`,
 			e.URL, e.Description, types, e.Enabled, nullString(e.DisabledReason), nullMS(e.DisabledAt),
-			e.ConsecutiveFailures, ms(e.UpdatedAt), e.ID)
+			e.ConsecutiveFailures, ms(e.UpdatedAt), headers, nullFilter(e.Filter), e.RateLimit, e.ID)
 		if err != nil {
 			return fmt.Errorf("update endpoint: %w", err)
 		}

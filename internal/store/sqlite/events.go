@@ -28,7 +28,7 @@ func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*s
 			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
-		dels, claims, err := w.fanOut(ev, p.Handoff)
+		dels, claims, err := w.fanOut(ev, p.Handoff, p.Match)
 		if err != nil {
 			return err
 		}
@@ -91,9 +91,10 @@ func (w *wtx) idempotentReplay(p *store.EventCreateParams) (*store.EventCreateRe
 }
 
 // fanOut creates a scheduled delivery of ev for every enabled endpoint of
-// its account that subscribes to its type. Those that h takes are created
+// its account that subscribes to its type and whose filter match passes.
+// Those that h takes (never an endpoint with a rate limit) are created
 // leased to the caller and returned as claims as well.
-func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*store.Claim, error) {
+func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff, match func([]byte) bool) ([]*hook.Delivery, []*store.Claim, error) {
 	eps, err := w.accountEndpoints(ev.AccountID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("select endpoints: %w", err)
@@ -105,19 +106,19 @@ func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*sto
 		lease  int64
 	)
 	for _, e := range eps {
-		if !e.Subscribes(ev.Type) {
+		if !e.Subscribes(ev.Type) || e.Filter != nil && match != nil && !match(e.Filter) {
 			continue
 		}
 		d := hook.NewDelivery(ev.ID, ev.AccountID, e.ID, hook.TriggerScheduled, ev.CreatedAt)
 		var dlease int64
-		if h != nil && h.Reserve(e.ID, ev.AccountID) {
+		if h != nil && e.RateLimit == 0 && h.Reserve(e.ID, ev.AccountID) {
 			if lease == 0 {
 				lease = newLease()
 			}
 			// Leased like a claim: due again at h.Until if the caller dies.
 			dlease, d.NextAttemptAt = lease, h.Until
 			claims = append(claims, &store.Claim{Delivery: d, Lease: lease, Body: ev.Body, URL: e.URL,
-				Keys: hook.LiveKeys(e.Keys, ev.CreatedAt)})
+				Keys: hook.LiveKeys(e.Keys, ev.CreatedAt), Headers: e.Headers})
 		}
 		dels = append(dels, d)
 		leases = append(leases, dlease)

@@ -27,32 +27,45 @@ func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysRes
 			}
 		}()
 		var batch []store.EndpointKeys
-		rs, err := w.query(`SELECT id, keys FROM endpoints WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
+		rs, err := w.query(`SELECT id, keys, headers FROM endpoints WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
 		if err != nil {
 			return err
 		}
 		for rs.Next() {
-			var id, raw string
-			if err := rs.Scan(&id, &raw); err != nil {
+			var id, raw, rawHeads string
+			if err := rs.Scan(&id, &raw, &rawHeads); err != nil {
 				rs.Close()
 				return err
 			}
-			var keys []hook.Key
+			var (
+				keys    []hook.Key
+				headers []hook.Header
+			)
 			if err := json.Unmarshal([]byte(raw), &keys); err != nil {
 				rs.Close()
 				return fmt.Errorf("endpoint %s keys: %w", id, err)
 			}
-			batch = append(batch, store.EndpointKeys{ID: id, Keys: keys})
+			if rawHeads != "[]" {
+				if err := json.Unmarshal([]byte(rawHeads), &headers); err != nil {
+					rs.Close()
+					return fmt.Errorf("endpoint %s headers: %w", id, err)
+				}
+			}
+			batch = append(batch, store.EndpointKeys{ID: id, Keys: keys, Headers: headers})
 		}
 		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
 			return err
 		}
-		res, err = p.Apply(batch, func(id string, keys []hook.Key) error {
+		res, err = p.Apply(batch, func(id string, keys []hook.Key, headers []hook.Header) error {
 			raw, err := marshalJSON(keys)
 			if err != nil {
 				return err
 			}
-			if _, err := w.exec(`UPDATE endpoints SET keys = ? WHERE id = ?`, raw, id); err != nil {
+			heads, err := marshalHeaders(headers)
+			if err != nil {
+				return err
+			}
+			if _, err := w.exec(`UPDATE endpoints SET keys = ?, headers = ? WHERE id = ?`, raw, heads, id); err != nil {
 				return fmt.Errorf("update endpoint keys: %w", err)
 			}
 			return nil

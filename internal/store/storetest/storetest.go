@@ -63,6 +63,10 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"Sessions", testSessions},
 		{"PortalLinks", testPortalLinks},
 		{"Backlog", testBacklog}, {"EndpointCounts", testEndpointCounts}, // backlog.go
+		{"EndpointControls", testEndpointControls},
+		{"EventFilterAndHeaders", testEventFilterAndHeaders},
+		{"RecoverFilter", testRecoverFilter},
+		{"ClaimRateLimit", testClaimRateLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -136,6 +136,13 @@ type Store interface {
 	// Portal holds what the web UI adds (portal.go).
 	Portal
 	KeyStore // keys.go
+
+	// EventCreateBatch stores several events, each as EventCreate would
+	// (fan-out, idempotency key, handoff), in one durable commit, and
+	// answers each item on its own and in order (batch.go). An item whose
+	// key conflicts gets its error in its EventBatchItem; the call fails
+	// as a whole only when the store does, and then nothing of it is kept.
+	EventCreateBatch(ctx context.Context, items []*EventCreateParams) ([]EventBatchItem, error)
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

@@ -60,6 +60,8 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EndpointStats", testEndpointStats},
 		{"Sessions", testSessions},
 		{"PortalLinks", testPortalLinks},
+		{"EventCreateBatch", testEventCreateBatch},
+		{"EventCreateBatchHandoff", testEventCreateBatchHandoff},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

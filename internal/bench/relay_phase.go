@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 // relay instead: the same events, the same accounts and endpoints (by
 // index), the same receiver, closed-loop or paced at --rate. Its row's
 // hookd_* figures are the relay process's.
-func (r *runner) relayPhase(ctx context.Context, name string, paced bool) (_ *PhaseResult, err error) {
+func (r *runner) relayPhase(ctx context.Context, name string, paced bool) (*PhaseResult, error) {
 	top := &relayTopology{Receiver: r.rcv.url(""), Accounts: make(map[string][]int, r.cfg.Accounts)}
 	accounts := make([]string, r.cfg.Accounts)
 	for i := range accounts {
@@ -29,11 +28,9 @@ func (r *runner) relayPhase(ctx context.Context, name string, paced bool) (_ *Ph
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if stopErr := rp.stop(10 * time.Second); stopErr != nil {
-			err = errors.Join(err, stopErr)
-		}
-	}()
+	// Like the receiver's, the relay's exit status is not the phase's
+	// concern: its figures are taken by then.
+	defer rp.stop(10 * time.Second)
 	api, err := client.New(rp.url, "relay", client.WithHTTPClient(r.api))
 	if err != nil {
 		return nil, err

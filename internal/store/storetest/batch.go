@@ -206,3 +206,75 @@ func drain(ch <-chan struct{}) {
 		}
 	}
 }
+
+// Batches that share idempotency keys, sent at once in different orders:
+// each key makes one event, every answer for it names that event, and no
+// batch fails (two batches lock their keys in the same order).
+func testEventCreateBatchConcurrent(t *testing.T, b *bundle) {
+	a := b.account(t)
+	b.endpoint(t, a)
+	const batches, keys, loose = 8, 20, 5
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		byKey   = map[string]map[string]bool{} // key → event ids answered
+		fresh   = map[string]int{}             // key → answers that were not replays
+		errs    []error
+		answers int
+	)
+	for n := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var items []*store.EventCreateParams
+			for j := range keys {
+				k := (j*(n+1) + n) % keys // a different order per batch
+				items = append(items, keyed(a, "call.received", t0, fmt.Sprintf("ck%d", k), "same"))
+			}
+			for range loose {
+				items = append(items, &store.EventCreateParams{Event: newEvent(a, "call.received", t0)})
+			}
+			res, err := b.s.EventCreateBatch(b.ctx, items)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			for i, r := range res {
+				if r.Err != nil {
+					errs = append(errs, r.Err)
+					continue
+				}
+				answers++
+				key := items[i].IdempotencyKey
+				if key == "" {
+					continue
+				}
+				if byKey[key] == nil {
+					byKey[key] = map[string]bool{}
+				}
+				byKey[key][r.Result.Event.ID] = true
+				if !r.Result.Replayed {
+					fresh[key]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d errors, first: %v", len(errs), errs[0])
+	}
+	if answers != batches*(keys+loose) {
+		t.Errorf("%d answers, want %d", answers, batches*(keys+loose))
+	}
+	for k := range keys {
+		key := fmt.Sprintf("ck%d", k)
+		if len(byKey[key]) != 1 || fresh[key] != 1 {
+			t.Errorf("key %s: events %v, %d new answers; want one event, answered new once", key, byKey[key], fresh[key])
+		}
+	}
+	if n := len(b.list(t, store.DeliveryListParams{AccountID: a.ID})); n != keys+batches*loose {
+		t.Errorf("%d deliveries, want %d", n, keys+batches*loose)
+	}
+}

@@ -62,6 +62,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"PortalLinks", testPortalLinks},
 		{"EventCreateBatch", testEventCreateBatch},
 		{"EventCreateBatchHandoff", testEventCreateBatchHandoff},
+		{"EventCreateBatchConcurrent", testEventCreateBatchConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

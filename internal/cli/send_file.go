@@ -65,7 +65,11 @@ func sendFile(ctx context.Context, url, token, path string, batchSize int, env E
 		if err != nil {
 			var ce *client.Error
 			if errors.As(err, &ce) {
-				err = fmt.Errorf("%s: %s", ce.Code, ce.Message)
+				hint := ""
+				if ce.Code == client.CodePayloadTooLarge {
+					hint = "; a smaller --batch-size may fit"
+				}
+				err = fmt.Errorf("%s: %s%s", ce.Code, ce.Message, hint)
 			}
 			done := ""
 			if start > 0 {

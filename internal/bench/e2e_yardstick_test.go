@@ -27,7 +27,7 @@ func TestRunMaxRelayEndToEnd(t *testing.T) {
 func TestRunSteadyFanoutEndToEnd(t *testing.T) {
 	res, stdout := runEndToEnd(t, "--scenario", "steady-fanout", "--rate", "50", "--duration", "3s", "--endpoints", "10",
 		"--ceiling-duration", "0")
-	if len(res.Phases) != 2 || res.Phases[0].Name != "steady-fanout" || res.Phases[1].Name != "relay-steady_fanout" {
+	if len(res.Phases) != 2 || res.Phases[0].Name != "steady-fanout" || res.Phases[1].Name != "relay-steady-fanout" {
 		t.Fatalf("phases = %+v, want steady-fanout and its relay\n%s", res.Phases, stdout)
 	}
 	for _, p := range res.Phases {

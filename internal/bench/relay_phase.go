@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd/client"
@@ -92,7 +93,7 @@ func (r *runner) relayReference(ctx context.Context, prefix string, hookd *Phase
 	}
 	name := "relay"
 	if paced {
-		name = "relay-" + prefix
+		name = "relay-" + strings.ReplaceAll(prefix, "_", "-")
 	}
 	rel, err := r.relayPhase(ctx, name, paced)
 	if err != nil {

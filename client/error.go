@@ -82,8 +82,10 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("hookd: ")
-	b.WriteString(strconv.Itoa(e.StatusCode))
-	b.WriteByte(' ')
+	if e.StatusCode != 0 { // 0: one event's error in a batch's answer
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		b.WriteByte(' ')
+	}
 	b.WriteString(e.Code)
 	if e.Message != "" {
 		b.WriteString(": ")

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -154,6 +155,7 @@ func (r *runner) phaseResult(name string, nodes []*node, sub *submitter, st *Sta
 	res.ReceiverCPUS = round((u1.receiver - u0.receiver).Seconds(), 2)
 	if pg := u1.postgres - u0.postgres; pg > 0 {
 		res.PostgresCPUS = round(pg.Seconds(), 2)
+		postgresCost(res, pg, st.Unique())
 		if all := st.Unique(); all > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("PostgreSQL server: %.1f CPU s; hookd + PostgreSQL: %.3f ms CPU per delivery",
 				pg.Seconds(), (cpu+pg).Seconds()*1000/float64(all)))
@@ -192,16 +194,19 @@ func (r *runner) phaseName(base string, n int) string {
 // scenarioMax: closed-loop submission, as fast as hookd takes it, once per
 // --nodes value.
 func (r *runner) scenarioMax(ctx context.Context) error {
+	var first *PhaseResult
 	for _, n := range r.cfg.Nodes {
 		name := r.phaseName("max", n)
 		if r.cfg.Scenario == "pg" {
 			name = fmt.Sprintf("pg-%dnode", n)
 		}
-		if _, err := r.deliveryPhase(ctx, phaseSpec{name: name, nodes: n}); err != nil {
+		res, err := r.deliveryPhase(ctx, phaseSpec{name: name, nodes: n})
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		first = cmp.Or(first, res)
 	}
-	return nil
+	return r.relayReference(ctx, r.cfg.Scenario, first, false)
 }
 
 // scenarioSteady: --rate events/s for --duration, open loop.
@@ -212,6 +217,9 @@ func (r *runner) scenarioSteady(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	p := &r.res.Phases[len(r.res.Phases)-1]
+	if p.Events > 0 {
+		p.CPUMsPerEvent = round(p.HookdCPUS*1000/float64(p.Events), 4)
+	}
 	p.Notes = append(p.Notes, fmt.Sprintf("paced at %.0f events/s for %s; achieved intake %.0f events/s", r.cfg.Rate, r.cfg.Duration, res.IntakePerS))
 	return nil
 }

@@ -271,7 +271,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	// connection test's receiver) before it answers 503 unavailable.
 	requestTimeout := cfg.DBStatementTimeout + cfg.AttemptTimeout + 2*time.Second
 	api := httpapi.New(httpapi.Config{
-		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes, RequestTimeout: requestTimeout,
+		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes, MaxBatchBytes: cfg.MaxBatchBytes, RequestTimeout: requestTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, AdminRateLimit: cfg.AdminRate,
 		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m, Now: opts.Now,
 		UI: ui.New(ui.Config{Service: svc, FrameAncestors: strings.TrimSpace(cfg.UIFrameAncestors),

@@ -28,6 +28,31 @@ func (d *Dispatcher) EventCreate(ctx context.Context, p *store.EventCreateParams
 	return res, err
 }
 
+// EventCreateBatch stores a batch of events as store.Store's
+// EventCreateBatch does, handing their new deliveries to this dispatcher's
+// free workers as EventCreate does, with one set of reservations for the
+// whole batch.
+func (d *Dispatcher) EventCreateBatch(ctx context.Context, items []*store.EventCreateParams) ([]store.EventBatchItem, error) {
+	h := d.newHandoff()
+	qs := make([]*store.EventCreateParams, len(items))
+	for i, p := range items {
+		q := *p
+		q.Handoff = &store.Handoff{Reserve: h.reserve, Until: p.Event.CreatedAt.Add(d.cfg.Lease)}
+		qs[i] = &q
+	}
+	res, err := d.cfg.Store.EventCreateBatch(ctx, qs)
+	var claims []*store.Claim
+	if err == nil {
+		for _, r := range res {
+			if r.Result != nil {
+				claims = append(claims, r.Result.Claims...)
+			}
+		}
+	}
+	h.done(claims, err)
+	return res, err
+}
+
 // handoff is the reservations of one store call that may lease
 // deliveries to this dispatcher: an EventCreate, or a claim of the claim
 // loop. Each delivery is reserved, in the store's transaction, just before

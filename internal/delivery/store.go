@@ -12,6 +12,7 @@ import (
 type Store interface {
 	WorkAvailable() <-chan struct{}
 	EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error)
+	EventCreateBatch(ctx context.Context, items []*store.EventCreateParams) ([]store.EventBatchItem, error)
 	DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*store.Claim, error)
 	DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteParams) (*store.DeliveryCompleteResult, error)
 	DeliveryRelease(ctx context.Context, p *store.ReleaseParams) error

@@ -34,6 +34,9 @@ type Config struct {
 	// MaxEventBytes bounds POST /v1/events bodies (--max-event-bytes,
 	// default 1 MiB); other bodies are bounded to 64 KiB.
 	MaxEventBytes int64
+	// MaxBatchBytes bounds POST /v1/events/batch bodies (--max-batch-bytes,
+	// default 8 MiB).
+	MaxBatchBytes int64
 	// ServeMetrics adds /metrics to this handler (off when metrics have
 	// their own address).
 	ServeMetrics bool
@@ -143,6 +146,7 @@ func (a *API) routes() {
 
 	a.handle("POST /v1/events", adminOnly(a.submitEvent))
 	a.handle("GET /v1/events", a.listEvents)
+	a.handle("POST /v1/events/batch", adminOnly(a.submitEvents))
 	a.handle("GET /v1/events/{id}", a.getEvent)
 	a.handle("GET /v1/event-types", a.eventTypes)
 

@@ -24,6 +24,7 @@ type Service interface {
 	CreatePortalLink(ctx context.Context, actor service.Actor, accountID string, in service.PortalLinkInput) (string, time.Time, error)
 
 	SubmitEvent(ctx context.Context, actor service.Actor, in service.SubmitEventInput) (*store.EventCreateResult, error)
+	SubmitEvents(ctx context.Context, actor service.Actor, ins []service.SubmitEventInput) ([]store.EventBatchItem, error)
 	GetEvent(ctx context.Context, actor service.Actor, id string) (*hook.Event, error)
 	ListEvents(ctx context.Context, actor service.Actor, f service.EventFilter, page service.Page) ([]*hook.Event, bool, error)
 	EventTypes() []catalog.EventType

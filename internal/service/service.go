@@ -61,10 +61,11 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
-// EventCreator stores an event with its deliveries, as store.Store's
-// EventCreate does.
+// EventCreator stores events with their deliveries, as store.Store's
+// EventCreate and EventCreateBatch do.
 type EventCreator interface {
 	EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error)
+	EventCreateBatch(ctx context.Context, items []*store.EventCreateParams) ([]store.EventBatchItem, error)
 }
 
 // Service implements hookd's use cases.

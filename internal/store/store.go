@@ -129,7 +129,7 @@ type Store interface {
 	Portal
 	KeyStore    // keys.go
 	EventLister // events_list.go
-	KeyStore // keys.go
+	KeyStore    // keys.go
 
 	// DeliveryBacklog reports the due deliveries at p.Now (backlog.go),
 	// counting at most p.Limit of them and finding the oldest through the
@@ -138,6 +138,12 @@ type Store interface {
 	DeliveryBacklog(ctx context.Context, p *BacklogParams) (*Backlog, error)
 	// EndpointCounts counts the endpoints that are not deleted, by state.
 	EndpointCounts(ctx context.Context) (*EndpointCounts, error)
+	// EventCreateBatch stores several events, each as EventCreate would
+	// (fan-out, idempotency key, handoff), in one durable commit, and
+	// answers each item on its own and in order (batch.go). An item whose
+	// key conflicts gets its error in its EventBatchItem; the call fails
+	// as a whole only when the store does, and then nothing of it is kept.
+	EventCreateBatch(ctx context.Context, items []*EventCreateParams) ([]EventBatchItem, error)
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than

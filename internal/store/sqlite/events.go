@@ -16,33 +16,9 @@ func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*s
 	var out *store.EventCreateResult
 	// Wakes the dispatcher only if some delivery was not handed off.
 	err := s.write(ctx, durable, func(w *wtx) error {
-		ev := p.Event
-		if p.IdempotencyKey != "" {
-			prev, err := w.idempotentReplay(p)
-			if err != nil || prev != nil {
-				out = prev
-				return err
-			}
-		}
-		if _, err := w.exec(`INSERT INTO events (id, account_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
-		dels, claims, err := w.fanOut(ev, p.Handoff, p.Match)
-		if err != nil {
-			return err
-		}
-		if p.IdempotencyKey != "" {
-			if _, err := w.exec(`INSERT OR REPLACE INTO idempotency_keys (account_id, key, request_hash, event_id, created_at)
-				VALUES (?, ?, ?, ?, ?)`, ev.AccountID, p.IdempotencyKey, p.RequestHash, ev.ID, ms(ev.CreatedAt)); err != nil {
-				return fmt.Errorf("insert idempotency key: %w", err)
-			}
-		}
-		if len(claims) < len(dels) {
-			w.wakeDispatcher()
-		}
-		out = &store.EventCreateResult{Event: ev, Deliveries: dels, Claims: claims}
-		return nil
+		var err error
+		out, err = w.eventCreate(p)
+		return err
 	})
 	if err != nil {
 		return nil, err

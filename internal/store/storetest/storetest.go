@@ -67,6 +67,9 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EventFilterAndHeaders", testEventFilterAndHeaders},
 		{"RecoverFilter", testRecoverFilter},
 		{"ClaimRateLimit", testClaimRateLimit},
+		{"EventCreateBatch", testEventCreateBatch},
+		{"EventCreateBatchHandoff", testEventCreateBatchHandoff},
+		{"EventCreateBatchConcurrent", testEventCreateBatchConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -346,7 +346,10 @@ func TestHostileSIGTERM(t *testing.T) {
 	}
 	const timeout = 2 * time.Second
 	p := startProcess(t, []string{"SSL_CERT_FILE=" + caFile}, "--data-dir", t.TempDir(), "--admin-token", adminToken,
-		"--allow-private-targets", "--attempt-timeout", timeout.String(), "--lease", "5s", "--disable-after", "0", "--rate-limit", "0")
+		"--allow-private-targets", "--attempt-timeout", timeout.String(), "--lease", "5s", "--disable-after", "0", "--rate-limit", "0",
+		// Failed attempts come back every second, so attempts keep reaching
+		// the receiver that never answers however slow the machine is.
+		"--retry-base", "1s", "--retry-factor", "1")
 	ctx := context.Background()
 	admin, _ := checkedClient(t, p.url, adminToken)
 	acc, err := admin.CreateAccount(ctx, "Held")
@@ -374,12 +377,13 @@ func TestHostileSIGTERM(t *testing.T) {
 	}
 	// Attempts are in flight once the receiver that never answers holds
 	// connections.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, open := hang.Accepted(); open >= 3 {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if accepted, open := hang.Accepted(); accepted >= 3 && open >= 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no attempt reached the hanging receiver in 20s")
+			accepted, open := hang.Accepted()
+			t.Fatalf("attempts to the hanging receiver after a minute: %d accepted, %d open; want 3 accepted and one open", accepted, open)
 		}
 	}
 	start := time.Now()

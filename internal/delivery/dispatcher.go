@@ -638,7 +638,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) (*hook.Result,
 	}
 	d.cfg.Metrics.Attempts.WithLabelValues(outcome, del.Trigger).Inc()
 	d.cfg.Metrics.AttemptDuration.Observe(o.Duration.Seconds())
-	d.log.attempt(del, o, r.RetryAt)
+	d.log.attempt(ctx, del, o, r.RetryAt)
 	return r, nil
 }
 

@@ -220,6 +220,20 @@ func TestMethods(t *testing.T) {
 			want: []byte(rawEnvelope),
 		},
 		{
+			name: "ListEvents with every filter",
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.ListEvents(ctx, client.EventListParams{ListParams: client.ListParams{Limit: 2, Cursor: "c1"},
+					AccountID: "acc_1", Event: "sms.received", Since: ts("2026-11-27T12:00:00Z"),
+					Until: time.Date(2026, 11, 27, 14, 0, 0, 0, time.FixedZone("CET", 3600))})
+			},
+			method: "GET", path: "/v1/events",
+			query:  "account_id=acc_1&cursor=c1&event=sms.received&limit=2&since=2026-11-27T12%3A00%3A00Z&until=2026-11-27T13%3A00%3A00Z",
+			status: 200, resp: `{"data":[` + rawEnvelope + `],"next_cursor":"c2"}`,
+			want: &client.Page[client.Envelope]{Data: []client.Envelope{{ID: "evt_1", Event: "sms.received",
+				Timestamp: ts("2026-11-27T12:00:00Z"), AccountID: "acc_1", Data: json.RawMessage(`{"n":12345678901234567890}`)}},
+				NextCursor: "c2"},
+		},
+		{
 			name:   "EventTypes",
 			call:   func(ctx context.Context, c *client.Client) (any, error) { return c.EventTypes(ctx) },
 			method: "GET", path: "/v1/event-types",

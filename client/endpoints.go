@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"net/http"
 	"time"
@@ -28,6 +29,13 @@ type Endpoint struct {
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	CreatedAt           time.Time  `json:"created_at"`
 	UpdatedAt           time.Time  `json:"updated_at"`
+	// Headers maps each custom header to its masked value, such as
+	// "••••5f2c"; GetEndpointHeaders returns the values in full.
+	Headers map[string]string `json:"headers"`
+	// Filter is the payload filter as written, or JSON null.
+	Filter json.RawMessage `json:"filter"`
+	// RateLimit is the most deliveries per second, or nil for no limit.
+	RateLimit *int `json:"rate_limit"`
 	// Secret is the "whsec_" signing secret of an HMAC endpoint. It is set
 	// only in the answer to CreateEndpoint; GetSecret returns it later.
 	Secret string `json:"secret,omitempty"`
@@ -48,6 +56,14 @@ type CreateEndpointParams struct {
 	Description string
 	// Signing is "hmac-sha256" (the default when empty) or "ed25519".
 	Signing string
+	// Headers are sent with every delivery (names that hookd owns or that
+	// change the transport are refused).
+	Headers map[string]string
+	// Filter is a payload filter such as {"data.direction":"inbound"};
+	// empty for none.
+	Filter json.RawMessage
+	// RateLimit is the most deliveries per second (1–10000); 0 for none.
+	RateLimit int
 }
 
 // UpdateEndpointParams changes an endpoint in UpdateEndpoint. Only the
@@ -60,6 +76,15 @@ type UpdateEndpointParams struct {
 	// Enabled disables the endpoint (false) or re-enables it (true), which
 	// clears its disabled reason and failure count.
 	Enabled *bool
+	// Headers replaces the custom headers unless it is nil; a pointer to
+	// a nil map removes them all.
+	Headers *map[string]string
+	// Filter replaces the payload filter unless it is empty; JSON null
+	// removes it.
+	Filter json.RawMessage
+	// RateLimit replaces the rate limit unless it is nil; a pointer to 0
+	// removes it.
+	RateLimit *int
 }
 
 // EndpointListParams selects endpoints for ListEndpoints.
@@ -98,13 +123,16 @@ type Secret struct {
 // CodeInvalidEventTypes.
 func (c *Client) CreateEndpoint(ctx context.Context, p CreateEndpointParams) (*Endpoint, error) {
 	body := struct {
-		AccountID   string   `json:"account_id,omitempty"`
-		URL         string   `json:"url"`
-		EventTypes  []string `json:"event_types,omitempty"`
-		Enabled     *bool    `json:"enabled,omitempty"`
-		Description string   `json:"description,omitempty"`
-		Signing     string   `json:"signing,omitempty"`
-	}{p.AccountID, p.URL, p.EventTypes, p.Enabled, p.Description, p.Signing}
+		AccountID   string            `json:"account_id,omitempty"`
+		URL         string            `json:"url"`
+		EventTypes  []string          `json:"event_types,omitempty"`
+		Enabled     *bool             `json:"enabled,omitempty"`
+		Description string            `json:"description,omitempty"`
+		Signing     string            `json:"signing,omitempty"`
+		Headers     map[string]string `json:"headers,omitempty"`
+		Filter      json.RawMessage   `json:"filter,omitempty"`
+		RateLimit   int               `json:"rate_limit,omitempty"`
+	}{p.AccountID, p.URL, p.EventTypes, p.Enabled, p.Description, p.Signing, p.Headers, p.Filter, p.RateLimit}
 	var e Endpoint
 	if _, err := c.call(ctx, request{method: http.MethodPost, path: []string{"v1", "endpoints"}, body: body}, &e); err != nil {
 		return nil, err
@@ -143,13 +171,22 @@ func (c *Client) AllEndpoints(ctx context.Context, p EndpointListParams) iter.Se
 // the endpoint (PATCH /v1/endpoints/{id}).
 func (c *Client) UpdateEndpoint(ctx context.Context, id string, p UpdateEndpointParams) (*Endpoint, error) {
 	body := struct {
-		URL         *string   `json:"url,omitempty"`
-		EventTypes  *[]string `json:"event_types,omitempty"`
-		Description *string   `json:"description,omitempty"`
-		Enabled     *bool     `json:"enabled,omitempty"`
-	}{URL: p.URL, Description: p.Description, Enabled: p.Enabled}
+		URL         *string            `json:"url,omitempty"`
+		EventTypes  *[]string          `json:"event_types,omitempty"`
+		Description *string            `json:"description,omitempty"`
+		Enabled     *bool              `json:"enabled,omitempty"`
+		Headers     *map[string]string `json:"headers,omitempty"`
+		Filter      json.RawMessage    `json:"filter,omitempty"`
+		RateLimit   any                `json:"rate_limit,omitempty"`
+	}{URL: p.URL, Description: p.Description, Enabled: p.Enabled, Headers: p.Headers, Filter: p.Filter}
 	if p.EventTypes != nil {
 		body.EventTypes = &p.EventTypes
+	}
+	if p.RateLimit != nil {
+		body.RateLimit = *p.RateLimit
+		if *p.RateLimit == 0 {
+			body.RateLimit = json.RawMessage("null")
+		}
 	}
 	var e Endpoint
 	if _, err := c.call(ctx, request{method: http.MethodPatch, path: []string{"v1", "endpoints", id}, body: body}, &e); err != nil {
@@ -215,4 +252,55 @@ func (c *Client) Recover(ctx context.Context, id string, since time.Time) (int, 
 		return 0, err
 	}
 	return out.Queued, nil
+}
+
+// GetEndpointHeaders returns an endpoint's custom headers with their
+// values in full (GET /v1/endpoints/{id}/headers).
+func (c *Client) GetEndpointHeaders(ctx context.Context, id string) (map[string]string, error) {
+	var out struct {
+		Headers map[string]string `json:"headers"`
+	}
+	if _, err := c.call(ctx, request{method: http.MethodGet, path: []string{"v1", "endpoints", id, "headers"}}, &out); err != nil {
+		return nil, err
+	}
+	return out.Headers, nil
+}
+
+// FilterTestParams asks FilterTest whether a filter takes an event.
+type FilterTestParams struct {
+	// Filter is the filter to try; empty means the endpoint's own, JSON
+	// null no filter.
+	Filter json.RawMessage
+	// Event is a stored event's id. Without it, Data (or, when Data is
+	// empty too, the catalogue's example) of EventType is tried; EventType
+	// defaults to the endpoint's first event type.
+	Event     string
+	EventType string
+	Data      json.RawMessage
+}
+
+// FilterTestResult is the answer of FilterTest.
+type FilterTestResult struct {
+	Matches bool `json:"matches"`
+	// Explanation says, one line per condition, why.
+	Explanation []string `json:"explanation"`
+	EventID     *string  `json:"event_id"`
+	EventType   string   `json:"event_type"`
+}
+
+// FilterTest matches a payload filter against an event without saving
+// anything (POST /v1/endpoints/{id}/filter-test). An invalid filter is
+// CodeInvalidFilter.
+func (c *Client) FilterTest(ctx context.Context, id string, p FilterTestParams) (*FilterTestResult, error) {
+	body := struct {
+		Filter    json.RawMessage `json:"filter,omitempty"`
+		Event     string          `json:"event,omitempty"`
+		EventType string          `json:"event_type,omitempty"`
+		Data      json.RawMessage `json:"data,omitempty"`
+	}{p.Filter, p.Event, p.EventType, p.Data}
+	var out FilterTestResult
+	if _, err := c.call(ctx, request{method: http.MethodPost, path: []string{"v1", "endpoints", id, "filter-test"}, body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

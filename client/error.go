@@ -28,7 +28,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// Error codes of the API (SPEC §5). Error.Code is one of these for every
+// Error codes of the API (docs/api.md). Error.Code is one of these for every
 // answer that carries hookd's error body; answers without one get
 // "http_<status>", such as "http_502" from a proxy.
 const (
@@ -38,6 +38,7 @@ const (
 	CodeInvalidLimit        = "invalid_limit"        // 400: a limit outside 1–500
 	CodeInvalidURL          = "invalid_url"          // 400: an endpoint URL hookd does not accept
 	CodeInvalidEventTypes   = "invalid_event_types"  // 400: an endpoint's event_types is not a valid filter
+	CodeInvalidFilter       = "invalid_filter"       // 400: an endpoint's payload filter is not valid
 	CodeInvalidEvent        = "invalid_event"        // 400: event data does not match its schema; Field is the dotted path
 	CodeUnknownEventType    = "unknown_event_type"   // 400: an event type not in the catalogue
 	CodeUnknownField        = "unknown_field"        // 400: a body field the API does not know
@@ -81,8 +82,10 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("hookd: ")
-	b.WriteString(strconv.Itoa(e.StatusCode))
-	b.WriteByte(' ')
+	if e.StatusCode != 0 { // 0: one event's error in a batch's answer
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		b.WriteByte(' ')
+	}
 	b.WriteString(e.Code)
 	if e.Message != "" {
 		b.WriteString(": ")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"net/http"
 	"time"
 )
@@ -153,4 +154,44 @@ func (c *Client) EventTypes(ctx context.Context) ([]EventType, error) {
 		types = append(types, t)
 	}
 	return types, nil
+}
+
+// EventListParams selects events for ListEvents. Empty filters are not
+// applied.
+type EventListParams struct {
+	ListParams
+	// AccountID filters by account; only the admin may set it (an account
+	// token lists its own events).
+	AccountID string
+	// Event is an event type, such as "call.received", or "webhook.test"
+	// for the events of connection tests.
+	Event string
+	// Since keeps events accepted at or after it, Until those accepted
+	// before it; zero times do not filter.
+	Since, Until time.Time
+}
+
+// ListEvents returns a page of stored events, newest first (GET
+// /v1/events). Each is the envelope that GetEvent returns.
+func (c *Client) ListEvents(ctx context.Context, p EventListParams) (*Page[Envelope], error) {
+	q := p.ListParams.values()
+	setNonEmpty(q, "account_id", p.AccountID)
+	setNonEmpty(q, "event", p.Event)
+	if !p.Since.IsZero() {
+		q.Set("since", p.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !p.Until.IsZero() {
+		q.Set("until", p.Until.UTC().Format(time.RFC3339Nano))
+	}
+	return getPage[Envelope](ctx, c, []string{"v1", "events"}, q)
+}
+
+// AllEvents iterates over the events that p selects, page after page,
+// starting at p.Cursor. It yields the first error and stops there.
+func (c *Client) AllEvents(ctx context.Context, p EventListParams) iter.Seq2[Envelope, error] {
+	return all(p.ListParams, func(lp ListParams) (*Page[Envelope], error) {
+		q := p
+		q.ListParams = lp
+		return c.ListEvents(ctx, q)
+	})
 }

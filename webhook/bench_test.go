@@ -12,7 +12,8 @@ func BenchmarkSign(b *testing.B) {
 	s := mustSigner(b, testSecretNew)
 	b.SetBytes(int64(len(benchBody)))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		s.Sign(testMsgID, testTS, benchBody)
 	}
 }
@@ -22,7 +23,8 @@ func BenchmarkAppendSignature(b *testing.B) {
 	buf := make([]byte, 0, 256)
 	b.SetBytes(int64(len(benchBody)))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		buf = s.AppendSignature(buf[:0], testMsgID, testTS, benchBody)
 	}
 }
@@ -31,7 +33,8 @@ func BenchmarkSignEd25519(b *testing.B) {
 	s := mustSigner(b, testPrivateKey)
 	b.SetBytes(int64(len(benchBody)))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		s.Sign(testMsgID, testTS, benchBody)
 	}
 }
@@ -42,7 +45,8 @@ func BenchmarkVerify(b *testing.B) {
 	h := signedHeader(s, testMsgID, testTS, benchBody)
 	b.SetBytes(int64(len(benchBody)))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := v.Verify(h, benchBody); err != nil {
 			b.Fatalf("Verify() = %v, want nil", err)
 		}
@@ -55,7 +59,8 @@ func BenchmarkVerifyEd25519(b *testing.B) {
 	h := signedHeader(s, testMsgID, testTS, benchBody)
 	b.SetBytes(int64(len(benchBody)))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := v.Verify(h, benchBody); err != nil {
 			b.Fatalf("Verify() = %v, want nil", err)
 		}

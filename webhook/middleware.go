@@ -28,7 +28,8 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
 			}

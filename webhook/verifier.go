@@ -262,7 +262,9 @@ func parseSignatureHeader(header string) ([]signature, error) {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidHeader, maxSignatureHeaderBytes)
 	}
 	var sigs []signature
-	for entry := range strings.SplitSeq(header, " ") {
+	for rest := header; rest != ""; {
+		var entry string
+		entry, rest, _ = strings.Cut(rest, " ")
 		if entry == "" {
 			continue
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 // Scenarios run knows.
-var scenarios = []string{"max", "steady", "backlog", "isolation", "pg", "soak"}
+var scenarios = []string{"max", "steady", "steady-fanout", "batch", "backlog", "isolation", "filter", "pg", "soak"}
 
 // defaultPostgresURL is where the pg scenario creates its database unless
 // --db says otherwise.
@@ -46,6 +46,10 @@ type runConfig struct {
 	KeepTmp         bool          `json:"keep_tmp,omitempty"`
 	Reference       string        `json:"reference,omitempty"`
 	HookdArgs       []string      `json:"hookd_args,omitempty"`
+	// Fanout, BatchSize and Relay: see relay.go, batch.go, fanout.go.
+	Fanout    int  `json:"fanout,omitempty"`
+	BatchSize int  `json:"batch_size,omitempty"`
+	Relay     bool `json:"relay"`
 }
 
 // stringsFlag is a repeatable flag.
@@ -60,7 +64,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.SetOutput(stderr)
 	var nodes string
 	var hookdArgs stringsFlag
-	fs.StringVar(&c.Scenario, "scenario", "", "max, steady, backlog, isolation, pg or soak (required)")
+	fs.StringVar(&c.Scenario, "scenario", "", "max, steady, steady-fanout, batch, backlog, isolation, filter, pg or soak (required)")
 	fs.StringVar(&c.Hookd, "hookd", "", "hookd binary to measure (default: go build ./cmd/hookd from --repo)")
 	fs.StringVar(&c.Commit, "commit", "", "commit to report for a --hookd binary (default: its build info, or the repository's HEAD when run builds hookd)")
 	fs.StringVar(&c.Repo, "repo", ".", "hookd repository root, to build hookd and read the commit")
@@ -86,6 +90,9 @@ func parseRunFlags(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.DurationVar(&c.ProfileDelay, "profile-delay", 2*time.Second, "start each CPU profile this long into the phase")
 	fs.StringVar(&c.Reference, "reference", "", "backlog: results JSON of a max run, to compare the drain rate with (as % of each run's raw ceiling)")
 	fs.BoolVar(&c.KeepTmp, "keep-tmp", false, "keep the temporary directory (databases, logs)")
+	fs.IntVar(&c.Fanout, "fanout", 5, "steady-fanout: endpoints per event (accounts = endpoints / fanout)")
+	fs.IntVar(&c.BatchSize, "batch-size", 100, "batch: events per POST /v1/events/batch, 1 to 500")
+	fs.BoolVar(&c.Relay, "relay", true, "max, pg and steady-fanout: measure the minimal relay (no storage) in the same run, as the fair yardstick")
 	fs.Var(&hookdArgs, "hookd-arg", "extra flag for hookd serve (repeatable), e.g. --hookd-arg=--log-level=warn")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -142,6 +149,23 @@ func (c *runConfig) withDefaults() error {
 		}
 		// Hostile endpoints stay enabled: a later --hookd-arg still wins.
 		c.HookdArgs = append([]string{"--disable-after=0"}, c.HookdArgs...)
+	case "steady-fanout":
+		if c.Fanout < 1 || c.Fanout > c.Endpoints {
+			return errors.New("--fanout must be from 1 to --endpoints")
+		}
+		if c.Accounts == 0 {
+			c.Accounts = c.Endpoints / c.Fanout
+		}
+		if c.Accounts*c.Fanout != c.Endpoints {
+			c.Endpoints = c.Accounts * c.Fanout // every account gets --fanout endpoints
+		}
+		if c.Events == 0 {
+			c.Events = int(c.Rate * c.Duration.Seconds())
+		}
+	case "batch":
+		if c.BatchSize < 1 || c.BatchSize > 500 {
+			return errors.New("--batch-size must be from 1 to 500")
+		}
 	case "backlog":
 		if c.Events == 0 {
 			c.Events = 1_000_000
@@ -172,7 +196,7 @@ func (c *runConfig) withDefaults() error {
 		return errors.New("--submitters must be positive")
 	case c.Concurrency < 1:
 		return errors.New("--concurrency must be positive")
-	case (c.Scenario == "steady" || c.Scenario == "soak") && (c.Rate <= 0 || c.Duration <= 0):
+	case (c.Scenario == "steady" || c.Scenario == "steady-fanout" || c.Scenario == "soak") && (c.Rate <= 0 || c.Duration <= 0):
 		return errors.New("--rate and --duration must be positive")
 	case c.Hostile < 0 || c.Hostile >= 1:
 		return errors.New("--hostile must be in [0, 1)")

@@ -48,8 +48,9 @@ func TestRunMaxEndToEnd(t *testing.T) {
 	if res.Ceiling == nil || res.Ceiling.RequestsPerS <= 0 || res.Ceiling.Errors != 0 {
 		t.Errorf("raw ceiling = %+v, want a rate without errors", res.Ceiling)
 	}
-	if len(res.Phases) != 1 {
-		t.Fatalf("phases = %d, want 1\n%s", len(res.Phases), stdout)
+	// max, then the minimal relay (relay_test.go checks its row).
+	if len(res.Phases) != 2 || res.Phases[0].Name != "max" || res.Phases[1].Name != "relay" {
+		t.Fatalf("phases = %d, want max and relay\n%s", len(res.Phases), stdout)
 	}
 	p := res.Phases[0]
 	const want = 300 * 25

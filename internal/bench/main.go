@@ -26,8 +26,10 @@ func OSEnv() Env { return Env{Stdout: os.Stdout, Stderr: os.Stderr} }
 const usageText = `hookd-bench measures hookd: throughput, latency, memory and CPU.
 
 Usage:
-  hookd-bench run --scenario max|steady|backlog|isolation|pg [flags]
+  hookd-bench run --scenario max|steady|steady-fanout|batch|backlog|isolation|pg|soak [flags]
   hookd-bench receive --cert-file PATH   the HTTPS receiver (run starts it)
+  hookd-bench relay --topology FILE --cert-file PATH
+                                         the minimal relay, the yardstick (run starts it)
 
 Run it from the repository root: run builds ./cmd/hookd unless --hookd is
 given. "hookd-bench run -h" lists the flags; docs/performance.md has the
@@ -55,6 +57,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		err = runBench(ctx, args[1:], env)
 	case "receive":
 		err = runReceive(ctx, args[1:], env)
+	case "relay":
+		err = runRelay(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return 0

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -147,8 +148,9 @@ func hangIndexes(n, k int) map[int]bool {
 }
 
 // createTopology creates the accounts and endpoints through the API;
-// endpoints in hang point at /hang/ paths.
-func (r *runner) createTopology(ctx context.Context, api *client.Client, hang map[int]bool) (*topology, error) {
+// endpoints in hang point at /hang/ paths; filter, if set, is every
+// endpoint's payload filter.
+func (r *runner) createTopology(ctx context.Context, api *client.Client, hang map[int]bool, filter json.RawMessage) (*topology, error) {
 	t := &topology{index: make(map[string]int)}
 	for i := range r.cfg.Accounts {
 		a, err := api.CreateAccount(ctx, fmt.Sprintf("bench account %d", i))
@@ -166,6 +168,7 @@ func (r *runner) createTopology(ctx context.Context, api *client.Client, hang ma
 			AccountID:  t.accounts[i%len(t.accounts)],
 			URL:        url,
 			EventTypes: []string{"*"},
+			Filter:     filter,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create endpoint: %w", err)

@@ -84,7 +84,10 @@ type PhaseResult struct {
 	// PostgresCPUS is the PostgreSQL server's CPU time (all "postgres"
 	// processes, reaped backends included), with --db.
 	PostgresCPUS float64 `json:"postgres_cpu_seconds,omitempty"`
-	BenchCPUS    float64 `json:"bench_cpu_seconds"`
+	// PostgreSQL's own CPU per delivery and per event (see postgresCost).
+	PostgresCPUMsPerDelivery float64 `json:"postgres_cpu_ms_per_delivery,omitempty"`
+	PostgresCPUMsPerEvent    float64 `json:"postgres_cpu_ms_per_event,omitempty"`
+	BenchCPUS                float64 `json:"bench_cpu_seconds"`
 	// OtherCPUS is CPU time of processes outside the benchmark (from
 	// /proc/stat): a busy machine skews every figure.
 	OtherCPUS float64  `json:"other_cpu_seconds"`
@@ -122,6 +125,9 @@ func checks(r *Result) []Check {
 		case "pg-2node":
 			add("pg, 2 nodes: ≥ 5,000 deliveries/s", p.DeliveriesPerS, "/s", p.DeliveriesPerS >= 5000)
 		}
+	}
+	if v, ok := r.Ratios["filtered_throughput_kept"]; ok {
+		add("filter: 5 filtered endpoints per event keep ≥ 90 % of unfiltered deliveries/s", round(100*v, 1), " %", v >= 0.9)
 	}
 	if v, ok := r.Ratios["backlog_peak_rss_mib"]; ok {
 		add("backlog: RSS < 200 MiB throughout", v, " MiB", v < 200)
@@ -205,7 +211,7 @@ func (r *runner) printTable() {
 		fmt.Fprintf(&b, "%s: intake %s events/s, CPU s: hookd %.1f (%.2f cores), receiver %.1f, bench %.1f",
 			p.Name, count(int64(p.IntakePerS)), p.HookdCPUS, p.HookdCores, p.ReceiverCPUS, p.BenchCPUS)
 		if p.PostgresCPUS > 0 {
-			fmt.Fprintf(&b, ", postgres %.1f", p.PostgresCPUS)
+			fmt.Fprintf(&b, ", postgres %.1f (%.4f ms/delivery, %.4f ms/event)", p.PostgresCPUS, p.PostgresCPUMsPerDelivery, p.PostgresCPUMsPerEvent)
 		}
 		fmt.Fprintf(&b, ", other %.1f", p.OtherCPUS)
 		if p.SubmitLatency != nil {

@@ -42,6 +42,8 @@ type runner struct {
 	hostileSrv []*hostile.Server
 	// hostileURL maps hostile endpoint indexes to their receivers.
 	hostileURL map[int]string
+	// self starts this program's own commands: the receiver, the relay.
+	self func(args ...string) *exec.Cmd
 }
 
 func (r *runner) printf(format string, args ...any) {
@@ -55,7 +57,7 @@ func runBench(ctx context.Context, args []string, env Env) (err error) {
 	if err != nil {
 		return err
 	}
-	r := &runner{cfg: cfg, out: env.Stdout}
+	r := &runner{cfg: cfg, out: env.Stdout, self: env.Self}
 	r.res = &Result{Scenario: cfg.Scenario, StartedAt: time.Now().UTC(), Config: cfg, Machine: machineInfo()}
 	if r.tmp, err = os.MkdirTemp("", "hookd-bench-"); err != nil {
 		return err
@@ -113,15 +115,21 @@ func runBench(ctx context.Context, args []string, env Env) (err error) {
 		runErr = r.scenarioMax(ctx)
 	case "steady":
 		runErr = r.scenarioSteady(ctx)
+	case "steady-fanout":
+		runErr = r.scenarioSteadyFanout(ctx)
+	case "batch":
+		runErr = r.scenarioBatch(ctx)
 	case "backlog":
 		runErr = r.scenarioBacklog(ctx)
 	case "isolation":
 		runErr = r.scenarioIsolation(ctx)
+	case "filter":
+		runErr = r.scenarioFilter(ctx)
 	case "soak":
 		runErr = r.scenarioSoak(ctx)
 	}
 	r.res.FinishedAt = time.Now().UTC()
-	r.res.Checks = checks(r.res)
+	r.res.Checks = append(checks(r.res), yardstickChecks(r.res)...)
 	if runErr != nil {
 		r.res.Error = runErr.Error()
 	}

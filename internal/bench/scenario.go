@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -21,6 +23,8 @@ type phaseSpec struct {
 	paced bool
 	// sample records the nodes' RSS, fds and goroutines over time.
 	sample bool
+	// filter is every endpoint's payload filter (none if empty).
+	filter json.RawMessage
 }
 
 // deliveryPhase starts hookd, creates the accounts and endpoints, submits
@@ -33,7 +37,7 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, r.stopCluster(ctx, cl)) }()
-	top, err := r.createTopology(ctx, cl.nodes[0].api, spec.hang)
+	top, err := r.createTopology(ctx, cl.nodes[0].api, spec.hang, spec.filter)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +155,7 @@ func (r *runner) phaseResult(name string, nodes []*node, sub *submitter, st *Sta
 	res.ReceiverCPUS = round((u1.receiver - u0.receiver).Seconds(), 2)
 	if pg := u1.postgres - u0.postgres; pg > 0 {
 		res.PostgresCPUS = round(pg.Seconds(), 2)
+		postgresCost(res, pg, st.Unique())
 		if all := st.Unique(); all > 0 {
 			res.Notes = append(res.Notes, fmt.Sprintf("PostgreSQL server: %.1f CPU s; hookd + PostgreSQL: %.3f ms CPU per delivery",
 				pg.Seconds(), (cpu+pg).Seconds()*1000/float64(all)))
@@ -189,16 +194,19 @@ func (r *runner) phaseName(base string, n int) string {
 // scenarioMax: closed-loop submission, as fast as hookd takes it, once per
 // --nodes value.
 func (r *runner) scenarioMax(ctx context.Context) error {
+	var first *PhaseResult
 	for _, n := range r.cfg.Nodes {
 		name := r.phaseName("max", n)
 		if r.cfg.Scenario == "pg" {
 			name = fmt.Sprintf("pg-%dnode", n)
 		}
-		if _, err := r.deliveryPhase(ctx, phaseSpec{name: name, nodes: n}); err != nil {
+		res, err := r.deliveryPhase(ctx, phaseSpec{name: name, nodes: n})
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		first = cmp.Or(first, res)
 	}
-	return nil
+	return r.relayReference(ctx, r.cfg.Scenario, first, false)
 }
 
 // scenarioSteady: --rate events/s for --duration, open loop.
@@ -209,7 +217,38 @@ func (r *runner) scenarioSteady(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	p := &r.res.Phases[len(r.res.Phases)-1]
+	if p.Events > 0 {
+		p.CPUMsPerEvent = round(p.HookdCPUS*1000/float64(p.Events), 4)
+	}
 	p.Notes = append(p.Notes, fmt.Sprintf("paced at %.0f events/s for %s; achieved intake %.0f events/s", r.cfg.Rate, r.cfg.Duration, res.IntakePerS))
+	return nil
+}
+
+// benchFilter matches every event the bench submits, through the
+// conditions a real filter has (an $or, a typed comparison, a prefix, a
+// missing path), so the filtered phase delivers exactly what the baseline
+// does and differs only by the filters' cost.
+const benchFilter = `{"$or":[{"event":"call.received"},{"event":{"$ne":"call.received"}}],` +
+	`"account_id":{"$prefix":"acc_"},"data.no_such_member":{"$exists":false}}`
+
+// scenarioFilter: the same fan-out without and with a payload filter on
+// every endpoint (with --endpoints 50 over --accounts 10, five filtered
+// endpoints per event); compares deliveries/s.
+func (r *runner) scenarioFilter(ctx context.Context) error {
+	base, err := r.deliveryPhase(ctx, phaseSpec{name: r.phaseName("filter-baseline", r.cfg.Nodes[0]), nodes: r.cfg.Nodes[0]})
+	if err != nil {
+		return fmt.Errorf("filter baseline: %w", err)
+	}
+	filtered, err := r.deliveryPhase(ctx, phaseSpec{name: r.phaseName("filter-all", r.cfg.Nodes[0]), nodes: r.cfg.Nodes[0],
+		filter: json.RawMessage(benchFilter)})
+	if err != nil {
+		return fmt.Errorf("filtered fan-out: %w", err)
+	}
+	p := &r.res.Phases[len(r.res.Phases)-1]
+	p.Notes = append(p.Notes, fmt.Sprintf("every endpoint has a payload filter (%d per event) that takes every event", r.cfg.Endpoints/r.cfg.Accounts))
+	if base.DeliveriesPerS > 0 {
+		r.res.setRatio("filtered_throughput_kept", filtered.DeliveriesPerS/base.DeliveriesPerS)
+	}
 	return nil
 }
 
@@ -244,7 +283,7 @@ func (r *runner) scenarioBacklog(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, r.stopCluster(ctx, cl)) }()
-	top, err := r.createTopology(ctx, cl.nodes[0].api, nil)
+	top, err := r.createTopology(ctx, cl.nodes[0].api, nil, nil)
 	if err != nil {
 		return err
 	}

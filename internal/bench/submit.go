@@ -55,7 +55,7 @@ func (s *submitter) submit(ctx context.Context, i int, due time.Time) {
 	if err != nil {
 		if ctx.Err() == nil {
 			s.failed.Add(1)
-			s.firstErr.CompareAndSwap(nil, err)
+			s.firstErr.CompareAndSwap(nil, errBox{err})
 		}
 		return
 	}

@@ -1,6 +1,6 @@
 // Package catalog is hookd's catalogue of event types: their names, JSON
 // Schemas (draft 2020-12) and examples, and the validation and normalisation
-// of the `data` a producer submits (SPEC §4).
+// of the `data` a producer submits (docs/api.md, POST /v1/events).
 //
 // The catalogue holds the subscribable types call.received and sms.received.
 // webhook.test and the operator events endpoint.disabled and endpoint.enabled

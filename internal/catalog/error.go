@@ -14,7 +14,7 @@ import (
 	"golang.org/x/text/message"
 )
 
-// Error codes of Error, as the HTTP API reports them (SPEC §4).
+// Error codes of Error, as the HTTP API reports them (docs/api.md).
 const (
 	// CodeInvalidEvent means the data does not match the event type's schema
 	// or is not acceptable JSON.

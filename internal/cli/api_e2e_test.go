@@ -27,7 +27,7 @@ func (b *bundle) rawCall(method, path, token, body string, header map[string]str
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.http.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}

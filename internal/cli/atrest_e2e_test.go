@@ -17,7 +17,7 @@ import (
 	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/cli"
 	"github.com/hookd/hookd/internal/config"
-	"github.com/hookd/hookd/internal/secretbox"
+	"github.com/hookd/hookd/internal/keyseal"
 )
 
 // startStoppable is start with a Stop the test calls itself (and that the
@@ -62,20 +62,20 @@ func startStoppable(t *testing.T, opts ...nodeOpt) (*bundle, func()) {
 	}
 	t.Cleanup(stop)
 	url := "http://" + node.Addr()
-	admin, err := client.New(url, adminToken)
+	admin, err := checkedClient(t, url, adminToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &bundle{t: t, ctx: context.Background(), node: node, cfg: &cfg, url: url, admin: admin, logs: logs}, stop
 }
 
-func newSecretKey(t *testing.T) (string, *secretbox.Box) {
+func newSecretKey(t *testing.T) (string, *keyseal.Box) {
 	t.Helper()
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		t.Fatal(err)
 	}
-	box, err := secretbox.New(raw)
+	box, err := keyseal.New(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

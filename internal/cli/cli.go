@@ -1,5 +1,5 @@
 // Package cli is hookd's command line: serve, migrate, seal, listen, send
-// and version (SPEC §7). It parses flags and the environment, builds the
+// and version (README, Commands). It parses flags and the environment, builds the
 // components with their dependencies, and runs them.
 package cli
 
@@ -33,6 +33,7 @@ func OSEnv() Env {
 const usage = `hookd delivers webhooks: signed, retried, logged.
 
 Usage:
+  hookd dev     [flags]   try hookd alone: a node, a receiver, an account and an endpoint, and what to try next
   hookd serve   [flags]   run the API and the delivery engine
   hookd migrate [flags]   create or upgrade the database schema, then exit
   hookd seal    [flags]   re-seal stored signing keys under the first --secret-key and scrub the old ones
@@ -55,6 +56,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	switch args[0] {
 	case "serve":
 		err = runServe(ctx, args[1:], env)
+	case "dev":
+		err = runDev(ctx, args[1:], env)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], env)
 	case "seal":

@@ -140,7 +140,7 @@ func TestKill9LosesNothing(t *testing.T) {
 	p := startProcess(t, env, args...)
 
 	ctx := context.Background()
-	admin, _ := client.New(p.url, adminToken)
+	admin, _ := checkedClient(t, p.url, adminToken)
 	acc, err := admin.CreateAccount(ctx, "Crash Test")
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestKill9LosesNothing(t *testing.T) {
 	t.Logf("accepted %d events before kill -9; receiver had %d requests", len(accepted), rcv.count())
 
 	p2 := startProcess(t, env, args...)
-	admin2, _ := client.New(p2.url, adminToken)
+	admin2, _ := checkedClient(t, p2.url, adminToken)
 	// Every (event, endpoint) pair must arrive at least once.
 	want := map[[2]string]bool{}
 	for id := range accepted {

@@ -243,7 +243,7 @@ func TestConnectionTest(t *testing.T) {
 		{name: "410 does not disable", rep: reply{Status: 410}, code: 410, err: "http_status: 410", hint: "return a 2xx status"},
 		{name: "redirect", rep: reply{Status: 301, Header: map[string]string{"Location": "https://example.com/"}}, code: 301, err: "redirect: ", hint: "redirects are not followed"},
 		{name: "timeout", rep: reply{Wait: hang}, err: "timeout: ", hint: "respond within 2 seconds"},
-		{name: "refused", url: "https://127.0.0.1:1/hooks", err: "connect: ", hint: "is your server running and publicly reachable?"},
+		{name: "refused", url: "https://127.0.0.1:1/hooks", err: "connect: ", hint: "is your server running on this machine and listening on the URL's port?"},
 		{name: "tls", url: strings.Replace(newPlainHTTPServer(t), "http:", "https:", 1), err: "tls: ", hint: "certificate problem: "},
 		{name: "dns", url: "https://hookd-test.invalid/hooks", err: "dns: ", hint: "check the URL"},
 	}
@@ -318,7 +318,7 @@ func TestBlockedTargets(t *testing.T) {
 	for _, u := range []string{"https://127.0.0.1/hooks", "https://[::1]/", "https://169.254.169.254/latest", "https://10.1.2.3/", "https://2130706433/"} {
 		_, err := c.CreateEndpoint(b.ctx, client.CreateEndpointParams{URL: u, EventTypes: []string{"*"}})
 		wantCode(t, err, 400, client.CodeInvalidURL)
-		if !strings.Contains(err.(*client.Error).Message, "target address not allowed") {
+		if msg := err.(*client.Error).Message; !strings.Contains(msg, "target address not allowed") || !strings.Contains(msg, "--allow-private-targets") {
 			t.Errorf("CreateEndpoint(%s) message = %q", u, err.(*client.Error).Message)
 		}
 	}
@@ -329,7 +329,8 @@ func TestBlockedTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.OK || !strings.HasPrefix(deref(res.Error), "blocked_target: ") || !strings.Contains(res.Hint, "this address is not allowed") {
+	if res.OK || !strings.HasPrefix(deref(res.Error), "blocked_target: ") || !strings.Contains(res.Hint, "this address is not allowed") ||
+		!strings.Contains(res.Hint, "--allow-private-targets") {
 		t.Errorf("test of localhost = %+v (%s, %s)", res, deref(res.Error), res.Hint)
 	}
 	ev := b.send(acc.ID, "sms.received")

@@ -17,7 +17,7 @@ import (
 
 // One account with 50 endpoints that never answer, and a steady flow of
 // events to them, cannot starve another account: its healthy endpoint's
-// deliveries keep their normal latency (SPEC §2 isolation, issue 10).
+// deliveries keep their normal latency (docs/delivery.md, isolation).
 //
 // "Normal" is measured in the same run: two nodes with the same settings
 // run side by side in this process, each with a healthy account, and only

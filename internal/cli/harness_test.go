@@ -47,6 +47,9 @@ type bundle struct {
 	url   string
 	admin *client.Client
 	logs  *syncBuffer
+	// http makes every API call of the bundle's clients and raw calls,
+	// checking each against the OpenAPI document (openapi_check_test.go).
+	http *http.Client
 }
 
 // nodeOpt changes the node's configuration before it starts.
@@ -94,11 +97,13 @@ func start(t *testing.T, opts ...nodeOpt) *bundle {
 		}
 	})
 	url := "http://" + node.Addr()
-	admin, err := client.New(url, adminToken)
+	hc := checkedHTTPClient(t)
+	hc.Timeout = 60 * time.Second
+	admin, err := client.New(url, adminToken, client.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{t: t, ctx: ctx, node: node, cfg: &cfg, url: url, admin: admin, logs: logs}
+	return &bundle{t: t, ctx: ctx, node: node, cfg: &cfg, url: url, admin: admin, logs: logs, http: hc}
 }
 
 var (
@@ -130,7 +135,7 @@ func (b *bundle) with(t *testing.T) *bundle {
 
 // as returns a client that uses token.
 func (b *bundle) as(token string) *client.Client {
-	c, err := client.New(b.url, token)
+	c, err := client.New(b.url, token, client.WithHTTPClient(b.http))
 	if err != nil {
 		b.t.Fatal(err)
 	}

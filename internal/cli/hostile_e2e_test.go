@@ -348,7 +348,7 @@ func TestHostileSIGTERM(t *testing.T) {
 	p := startProcess(t, []string{"SSL_CERT_FILE=" + caFile}, "--data-dir", t.TempDir(), "--admin-token", adminToken,
 		"--allow-private-targets", "--attempt-timeout", timeout.String(), "--lease", "5s", "--disable-after", "0", "--rate-limit", "0")
 	ctx := context.Background()
-	admin, _ := client.New(p.url, adminToken)
+	admin, _ := checkedClient(t, p.url, adminToken)
 	acc, err := admin.CreateAccount(ctx, "Held")
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/hookd/hookd/webhook"
 )
 
-// hookdAttemptTimeout is hookd's default attempt timeout (SPEC §2). listen
+// hookdAttemptTimeout is hookd's default attempt timeout (docs/delivery.md). listen
 // warns when --delay or --exec-timeout would make it miss it.
 const hookdAttemptTimeout = 5 * time.Second
 
@@ -55,7 +55,7 @@ func runListen(ctx context.Context, args []string, env Env) error {
 	fs.StringVar(&f.addr, "addr", ":9000", "address to listen on")
 	fs.IntVar(&f.status, "status", http.StatusNoContent, "answer every verified request with this status: 500 to watch retries, 410 to watch a disable")
 	fs.DurationVar(&f.delay, "delay", 0, "wait this long before answering: 6s to watch hookd time out")
-	fs.BoolVar(&f.verbose, "verbose", false, "also print each event's data, indented")
+	fs.BoolVar(&f.verbose, "verbose", false, "also print each event's custom headers (the endpoint's own) and its data, indented")
 	fs.StringVar(&f.store, "store", "", "keep each verified event once in this SQLite `file` (table events, views calls and sms)")
 	fs.StringVar(&f.exec, "exec", "", "run this `command` (sh -c) for each new event, the envelope on stdin; a non-zero exit answers 500")
 	fs.DurationVar(&f.execTimeout, "exec-timeout", 4*time.Second, "stop --exec after this long and answer 500")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,7 +170,7 @@ func (rc *receiver) serveVerified(w http.ResponseWriter, r *http.Request) {
 	msgID := r.Header.Get(webhook.HeaderID)
 
 	out := rc.process(r.Context(), r, msgID, env, body, receivedAt)
-	rc.printEvent(msgID, env, receivedAt, out)
+	rc.printEvent(msgID, env, receivedAt, out, r.Header)
 
 	if d := rc.cfg.Delay; d > 0 {
 		t := time.NewTimer(d)
@@ -307,6 +308,21 @@ func (rc *receiver) answer(w http.ResponseWriter, out listenOutcome) {
 	io.WriteString(w, text+"\n")
 }
 
+// listenStandardHeader reports whether a request header is one hookd
+// sends on every request or the transport adds, not an endpoint's own.
+func listenStandardHeader(name string) bool {
+	switch n := strings.ToLower(name); {
+	case strings.HasPrefix(n, "webhook-"):
+		return true
+	default:
+		switch n {
+		case "content-type", "content-length", "user-agent", "accept-encoding", "connection", "host", "transfer-encoding":
+			return true
+		}
+	}
+	return false
+}
+
 func listenIs2xx(status int) bool { return status >= 200 && status <= 299 }
 
 // listenTimeFormat is the printed time of day, in UTC like hookd's timestamps.
@@ -315,7 +331,7 @@ const listenTimeFormat = "15:04:05.000"
 // printEvent prints one verified request:
 //
 //	12:30:00.123  call.received  evt_…  acc_…  inbound +14155550123 → +14155550100 completed 357s  latency 42ms  → 204
-func (rc *receiver) printEvent(msgID string, env *webhook.Envelope, receivedAt time.Time, out listenOutcome) {
+func (rc *receiver) printEvent(msgID string, env *webhook.Envelope, receivedAt time.Time, out listenOutcome, h http.Header) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s  %s", receivedAt.UTC().Format(listenTimeFormat), env.Event, msgID)
 	if env.ID != msgID {
@@ -348,6 +364,20 @@ func (rc *receiver) printEvent(msgID string, env *webhook.Envelope, receivedAt t
 		}
 	}
 	if rc.cfg.Verbose && !out.duplicate {
+		// The endpoint's custom headers (docs/delivery.md): whatever is
+		// not hookd's own or the transport's, in name order.
+		names := make([]string, 0, len(h))
+		for name := range h {
+			if !listenStandardHeader(name) {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			for _, v := range h[name] {
+				fmt.Fprintf(&b, "    header| %s: %s\n", name, listenTruncate(v, 200))
+			}
+		}
 		var data bytes.Buffer
 		if err := json.Indent(&data, env.Data, "    ", "  "); err != nil {
 			data.Reset()

@@ -283,8 +283,9 @@ func TestListenPrintsEvents(t *testing.T) {
 	t.Run("Verbose", func(t *testing.T) {
 		t.Parallel()
 		b := listenSetup(t, receiverConfig{Verbose: true})
-		b.wantPost(listenPost{id: "evt_v", body: listenEnvelope("evt_v", "call.received", time.Now(), nil)}, http.StatusNoContent)
-		for _, want := range []string{"\n    {\n      \"call_id\": \"call_01JDQ7Z3KX4M8N2P5R6S9T0V1W\",", "\n          \"speaker\": \"agent\","} {
+		b.wantPost(listenPost{id: "evt_v", body: listenEnvelope("evt_v", "call.received", time.Now(), nil),
+			header: func(h http.Header) { h.Set("Authorization", "Bearer k-5f2c"); h.Set("X-Team", "on-call") }}, http.StatusNoContent)
+		for _, want := range []string{"\n    header| Authorization: Bearer k-5f2c\n    header| X-Team: on-call\n", "\n    {\n      \"call_id\": \"call_01JDQ7Z3KX4M8N2P5R6S9T0V1W\",", "\n          \"speaker\": \"agent\","} {
 			if !strings.Contains(b.out.String(), want) {
 				t.Fatalf("output does not contain the indented data %q:\n%s", want, b.out.String())
 			}

@@ -30,7 +30,7 @@ func (b *bundle) apiCall(method, path, token, body string) (int, map[string]any)
 		b.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.http.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}

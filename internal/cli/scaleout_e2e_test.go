@@ -89,7 +89,7 @@ func TestScaleOutKillOneNode(t *testing.T) {
 	ctx := context.Background()
 	admins := make([]*client.Client, len(nodes))
 	for i, p := range nodes {
-		admins[i], _ = client.New(p.url, adminToken)
+		admins[i], _ = checkedClient(t, p.url, adminToken)
 	}
 	acc, err := admins[0].CreateAccount(ctx, "Scale")
 	if err != nil {
@@ -207,7 +207,7 @@ func TestScaleOutDatabaseConnectionsDropped(t *testing.T) {
 	p := startProcess(t, env, slices.Concat(overloadTolerant,
 		[]string{"--db", db, "--admin-token", adminToken, "--allow-private-targets", "--data-dir", t.TempDir()})...)
 	ctx := context.Background()
-	admin, _ := client.New(p.url, adminToken)
+	admin, _ := checkedClient(t, p.url, adminToken)
 	acc, err := admin.CreateAccount(ctx, "Outage")
 	if err != nil {
 		t.Fatal(err)

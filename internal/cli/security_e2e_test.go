@@ -86,7 +86,7 @@ func get(t *testing.T, url, token string) string {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedHTTPClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", b.url+"/v1/endpoints", nil)
 	req.Header.Set("Authorization", "Bearer "+acc.Token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,16 @@ func runSend(ctx context.Context, args []string, env Env) error {
 	event := fs.String("event", "", "event type: call.received or sms.received")
 	dataFile := fs.String("data", "", "file with the event's data as JSON, - for standard input; default: the catalogue's example")
 	key := fs.String("idempotency-key", "", "send it again with the same key and no second event is made")
-	if err := parseCommand(fs, "hookd send --account acc_… --event TYPE [flags]", args, env, ""); err != nil {
+	file := fs.String("file", "", "send the events of this file instead, one JSON object per line (account_id, event, data, idempotency_key), - for standard input")
+	batch := fs.Int("batch-size", client.MaxBatchEvents, "with --file: events per request, 1 to 500")
+	if err := parseCommand(fs, "hookd send --account acc_… --event TYPE [flags]\n       hookd send --file events.ndjson [flags]", args, env, ""); err != nil {
 		return err
+	}
+	if *file != "" {
+		if *account != "" || *event != "" || *dataFile != "" || *key != "" {
+			return errors.New("--file takes each event's account, type, data and key from the file; leave out --account, --event, --data and --idempotency-key")
+		}
+		return sendFile(ctx, *url, *token, *file, *batch, env)
 	}
 	switch {
 	case *account == "":

@@ -21,10 +21,10 @@ import (
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/httpapi"
+	"github.com/hookd/hookd/internal/keyseal"
 	"github.com/hookd/hookd/internal/metrics"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/retention"
-	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/service"
 	"github.com/hookd/hookd/internal/startstop"
 	"github.com/hookd/hookd/internal/store"
@@ -207,6 +207,9 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		return nil, err
 	}
 	m := metrics.New()
+	m.WatchStore(n.store, metrics.StoreOptions{Now: opts.Now})
+	m.WatchReadiness(readiness(n.store), 2*time.Second)
+	m.WatchRateLimited(n.store.DeliveryRateLimited)
 	guard := &netguard.Guard{AllowPrivate: cfg.AllowPrivateTargets, Allow: cfg.TargetCIDRs}
 	sender := delivery.NewSender(delivery.SenderConfig{
 		Timeout: cfg.AttemptTimeout, Guard: guard, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
@@ -232,22 +235,22 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		if dcfg.OperatorSigner, err = webhook.NewSigner(cfg.OperatorWebhookSecret); err != nil {
 			return nil, fmt.Errorf("--operator-webhook-secret: %w", err)
 		}
-		// The operator sets this URL: no SSRF guard (SPEC §2).
+		// The operator sets this URL: no SSRF guard (docs/security.md).
 		dcfg.OperatorSender = delivery.NewSender(delivery.SenderConfig{
 			Timeout: cfg.AttemptTimeout, RootCAs: opts.RootCAs, UserAgent: version.UserAgent(), Now: opts.Now})
 	}
 	if n.dispatcher, err = delivery.New(dcfg); err != nil {
 		return nil, err
 	}
-	var handoff func() service.Handoff
+	var events service.EventCreator // nil: the store's
 	if cfg.Deliver {
-		handoff = func() service.Handoff { return n.dispatcher.NewHandoff() }
+		events = n.dispatcher
 	}
 	svc, err := service.New(service.Config{
 		Store: n.store, Catalog: cat, Sender: sender, Guard: guard, AllowHTTP: cfg.AllowHTTP,
 		AdminToken: adminToken, SecretOverlap: cfg.SecretOverlap, Retention: cfg.Retention,
 		OperatorEvents: cfg.OperatorWebhook != "", Sealer: sealer, Now: opts.Now, Logger: opts.Logger, Metrics: m,
-		Handoff: handoff,
+		Events: events,
 	})
 	if err != nil {
 		return nil, err
@@ -268,7 +271,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 	// connection test's receiver) before it answers 503 unavailable.
 	requestTimeout := cfg.DBStatementTimeout + cfg.AttemptTimeout + 2*time.Second
 	api := httpapi.New(httpapi.Config{
-		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes, RequestTimeout: requestTimeout,
+		Service: svc, Ready: readiness(n.store), MaxEventBytes: cfg.MaxEventBytes, MaxBatchBytes: cfg.MaxBatchBytes, RequestTimeout: requestTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, AdminRateLimit: cfg.AdminRate,
 		ServeMetrics: cfg.MetricsAddr == "", Logger: opts.Logger, Metrics: m, Now: opts.Now,
 		UI: ui.New(ui.Config{Service: svc, FrameAncestors: strings.TrimSpace(cfg.UIFrameAncestors),
@@ -335,6 +338,7 @@ func StartNode(ctx context.Context, cfg *config.Config, opts NodeOptions) (_ *No
 		metricsURL = "http://" + displayAddr(n.metricsLn.Addr().String()) + "/metrics"
 	}
 	fmt.Fprintf(opts.Stdout, "API: %s/v1/  health: %s/healthz  metrics: %s\n", base, base, metricsURL)
+	fmt.Fprintf(opts.Stdout, "OpenAPI: %s/openapi.json\n", base)
 	fmt.Fprintf(opts.Stdout, "Next: create an account with POST %s/v1/accounts (see the README's quickstart)\n", base)
 	opts.Logger.Info("started", slog.String("addr", n.ln.Addr().String()), slog.String("storage", kind),
 		slog.Bool("allow_private_targets", cfg.AllowPrivateTargets), slog.Bool("allow_http", cfg.AllowHTTP))
@@ -424,9 +428,9 @@ func keySealer(cfg *config.Config) (service.KeySealer, error) {
 		keys = strings.TrimSpace(string(b))
 	}
 	if keys == "" {
-		return secretbox.Plain{}, nil
+		return keyseal.Plain{}, nil
 	}
-	box, err := secretbox.ParseKeys(keys)
+	box, err := keyseal.ParseKeys(keys)
 	if err != nil {
 		return nil, fmt.Errorf("--secret-key: %w", err)
 	}

@@ -119,7 +119,7 @@ func TestGracefulShutdownFinishesAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n2.Stop(context.Background())
-	c2, _ := client.New("http://"+n2.Addr(), adminToken)
+	c2, _ := checkedClient(t, "http://"+n2.Addr(), adminToken)
 	d, err := c2.GetDelivery(context.Background(), res.Deliveries[0].ID)
 	if err != nil || d.Status != "succeeded" || d.Attempts != 1 {
 		t.Errorf("after a graceful stop: %+v, %v; want succeeded after 1 attempt", d, err)

@@ -236,7 +236,7 @@ func (b *bundle) portalLink(accountID string, body map[string]any) (int, map[str
 	js, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, b.url+"/v1/accounts/"+accountID+"/portal-links", bytes.NewReader(js))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.http.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -399,6 +399,45 @@ func TestUIBrowser(t *testing.T) {
 				t.Errorf("revealed secret = %q, want the endpoint's", shown)
 			}
 			tb.shot("endpoint")
+
+			t.Log("delivery controls: a bad filter is refused next to its field, then a filter, headers and a rate limit are saved")
+			tb.fill("Payload filter", `{"direction":"inbound"}`)
+			tb.follow(button("Save"))
+			tb.run(chromedp.WaitVisible(`//p[@id="filter-error"][contains(., "paths start at the envelope")]`, chromedp.BySearch))
+			tb.shot("controls-invalid-filter")
+			const apiKey = "Bearer sk_live_0123456789abcdef5f2c"
+			tb.fill("Payload filter", `{"data.direction":"inbound"}`)
+			tb.fill("Custom headers", "Authorization: "+apiKey+"\nX-Team: on-call")
+			tb.fill("Rate limit (deliveries per second)", "5")
+			tb.follow(button("Save"))
+			tb.see("Changes saved.")
+			saved, err := accClient.GetEndpoint(b.ctx, ep.ID)
+			if err != nil || string(saved.Filter) != `{"data.direction":"inbound"}` || saved.RateLimit == nil || *saved.RateLimit != 5 ||
+				saved.Headers["Authorization"] != "••••5f2c" {
+				t.Errorf("after Save: filter %s, rate %v, headers %v, %v", saved.Filter, saved.RateLimit, saved.Headers, err)
+			}
+			tb.run(chromedp.OuterHTML("html", &html, chromedp.ByQuery))
+			if strings.Contains(html, "0123456789abcdef") {
+				t.Errorf("the page shows a custom header's value")
+			}
+			// Saving again with the masked value untouched keeps the value.
+			tb.follow(button("Save"))
+			tb.see("Changes saved.")
+			if hs, err := accClient.GetEndpointHeaders(b.ctx, ep.ID); err != nil || hs["Authorization"] != apiKey || hs["X-Team"] != "on-call" {
+				t.Errorf("headers after a second Save = %v, %v", hs, err)
+			}
+
+			t.Log("try the filter: on the example event, then on a stored event")
+			tb.fill("Filter to try", `{"data.direction":"outbound"}`)
+			tb.follow(button("Try the filter"))
+			tb.see("No match: this event would not be delivered")
+			tb.see("does not match (data.direction is") // (XPath string literals cannot hold the quotes of the values)
+			tb.fill("Filter to try", `{"data.direction":"inbound","data.duration_seconds":{"$gte":30}}`)
+			tb.fill("Event ID to try", first.ID)
+			tb.follow(button("Try the filter"))
+			tb.see("Matches: this event would be delivered")
+			tb.see("data.duration_seconds $gte 30: matches (data.duration_seconds is 357)")
+			tb.shot("try-filter")
 
 			t.Log("another account's ids answer not found")
 			_, otherClient := b.account()

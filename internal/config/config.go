@@ -1,4 +1,4 @@
-// Package config is hookd serve's configuration: every flag of SPEC §7
+// Package config is hookd serve's configuration: every flag in the README
 // with its default, its HOOKD_* environment twin, and the checks that run
 // before anything starts. Nothing else reads flags or the environment.
 //
@@ -54,6 +54,7 @@ type Config struct {
 	Retention           time.Duration // --retention
 	SecretOverlap       time.Duration // --secret-overlap
 	MaxEventBytes       int64         // --max-event-bytes
+	MaxBatchBytes       int64         // --max-batch-bytes
 
 	AllowPrivateTargets bool   // --allow-private-targets
 	AllowTargetCIDRs    string // --allow-target-cidrs: comma-separated prefixes
@@ -132,6 +133,7 @@ func (c *Config) FlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "keep events, deliveries and attempts this long")
 	fs.DurationVar(&c.SecretOverlap, "secret-overlap", 24*time.Hour, "how long a rotated-out secret keeps signing")
 	fs.Int64Var(&c.MaxEventBytes, "max-event-bytes", 1<<20, "largest accepted POST /v1/events body, in bytes")
+	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", 8<<20, "largest accepted POST /v1/events/batch body, in bytes")
 	fs.BoolVar(&c.AllowPrivateTargets, "allow-private-targets", false, "allow deliveries to private, loopback and other non-public addresses")
 	fs.StringVar(&c.AllowTargetCIDRs, "allow-target-cidrs", "", "comma-separated non-public prefixes deliveries may reach anyway")
 	fs.BoolVar(&c.AllowHTTP, "allow-http", false, "accept http:// endpoint URLs (development)")
@@ -289,6 +291,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEventBytes < 1024 || c.MaxEventBytes > 64<<20 {
 		bad("--max-event-bytes must be from 1024 to 67108864")
+	}
+	if c.MaxBatchBytes < 1024 || c.MaxBatchBytes > 256<<20 {
+		bad("--max-batch-bytes must be from 1024 to 268435456")
 	}
 	if c.AllowTargetCIDRs != "" {
 		p, err := netguard.ParseCIDRs(c.AllowTargetCIDRs)

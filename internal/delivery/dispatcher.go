@@ -25,7 +25,7 @@ import (
 // flag controls (BatchSize, PollInterval, OpenKey, Now, Logger, Metrics)
 // are optional; their zero value means what their doc says.
 type Config struct {
-	Store  store.Store
+	Store  Store
 	Sender *Sender
 	// Policy is the retry schedule (--max-retries, --retry-base,
 	// --retry-factor; Jitter is RetryJitter).
@@ -121,7 +121,7 @@ type Dispatcher struct {
 	noReservations *sync.Cond
 	// backlog: the last claim took all it asked for and no endpoint was at
 	// its limit, so more due work is likely waiting for workers; new
-	// events then queue behind it (see Handoff).
+	// events then queue behind it (see handoff).
 	backlog bool
 
 	jobs      chan job
@@ -426,7 +426,7 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 	if asked <= 0 {
 		return 0, 0, 0, nfull, nil
 	}
-	h := d.NewHandoff()
+	h := d.newHandoff()
 	h.claim = true
 	claims, err := d.cfg.Store.DeliveryClaim(ctx, &store.DeliveryClaimParams{
 		Now:          now,
@@ -436,7 +436,7 @@ func (d *Dispatcher) claim(ctx context.Context, now time.Time) (claimed, asked, 
 		Full:         full,
 		FullAccounts: fullAccounts,
 	})
-	h.Done(claims, err)
+	h.done(claims, err)
 	if err != nil {
 		return 0, asked, 0, nfull, err
 	}
@@ -611,7 +611,13 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) (*hook.Result,
 			slog.String("delivery_id", del.ID), slog.Duration("retry_in", keyErrorRetry), slog.Any("error", err))
 		return nil, errKeyUnusable
 	}
-	o := d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer})
+	headers, err := openHeaders(c.Headers, d.cfg.OpenKey)
+	if err != nil {
+		d.cfg.Logger.Error("endpoint header value unusable; delivery postponed", slog.String("endpoint_id", del.EndpointID),
+			slog.String("delivery_id", del.ID), slog.Duration("retry_in", keyErrorRetry), slog.Any("error", err))
+		return nil, errKeyUnusable
+	}
+	o := d.cfg.Sender.Send(ctx, &Request{URL: c.URL, MsgID: del.EventID, Body: c.Body, Signer: signer, Headers: headers})
 	if o.Code == hook.ErrCodeCanceled && ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -638,6 +644,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) (*hook.Result,
 	}
 	d.cfg.Metrics.Attempts.WithLabelValues(outcome, del.Trigger).Inc()
 	d.cfg.Metrics.AttemptDuration.Observe(o.Duration.Seconds())
+	if r.OK && del.Trigger == hook.TriggerScheduled { // accepted → 2xx (docs/operations.md)
+		d.cfg.Metrics.DeliveryLatency.Observe(o.StartedAt.Add(o.Duration).Sub(del.CreatedAt).Seconds())
+	}
 	d.log.attempt(ctx, del, o, r.RetryAt)
 	return r, nil
 }
@@ -770,6 +779,23 @@ func (d *Dispatcher) deliverOperator(ctx context.Context, m *store.OperatorMessa
 	if err := d.cfg.Store.OperatorComplete(ctx, &store.OperatorCompleteParams{Results: []*store.OperatorResult{r}, Now: d.cfg.Now()}); err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Error("record operator attempt", slog.String("event_id", m.ID), slog.Any("error", err))
 	}
+}
+
+// openHeaders returns custom headers with their stored values opened
+// (they are sealed like keys when hookd runs with --secret-key).
+func openHeaders(hs []hook.Header, open func(string) (string, error)) ([]hook.Header, error) {
+	if open == nil || len(hs) == 0 {
+		return hs, nil
+	}
+	out := make([]hook.Header, len(hs))
+	for i, h := range hs {
+		v, err := open(h.Value)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = hook.Header{Name: h.Name, Value: v, Masked: h.Masked}
+	}
+	return out, nil
 }
 
 // signerCache keeps one Signer per endpoint for as long as its keys stay

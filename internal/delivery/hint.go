@@ -3,16 +3,26 @@ package delivery
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/netguard"
 )
 
 // Hint turns the outcome of a connection test into advice a customer can
-// act on. The key phrases are fixed by SPEC §5 (clients may match them).
-func Hint(o *Outcome, timeout time.Duration) string {
+// act on. The key phrases are listed in docs/delivery.md (clients may
+// match them).
+func Hint(o *Outcome, timeout time.Duration) string { return HintFor(o, timeout, "") }
+
+// HintFor is Hint for a test of the endpoint URL target, which makes the
+// advice fit where it points: a refused connection to this machine
+// (localhost, 127.0.0.1) asks whether the server is running and listening
+// on that port, not whether it is publicly reachable; a blocked target
+// names --allow-private-targets in its second sentence.
+func HintFor(o *Outcome, timeout time.Duration, target string) string {
 	status := fmt.Sprintf("%d %s", o.StatusCode, http.StatusText(o.StatusCode))
 	detail := strings.TrimPrefix(o.Error, o.Code+": ")
 	switch o.Code {
@@ -24,6 +34,9 @@ func Hint(o *Outcome, timeout time.Duration) string {
 		if o.StatusCode == 0 && strings.HasPrefix(detail, "the response headers exceed") {
 			return "The endpoint answered, but " + detail + ": send smaller response headers."
 		}
+		if loopbackURL(target) {
+			return "Could not connect (" + detail + "): is your server running on this machine and listening on the URL's port?"
+		}
 		return "Could not connect (" + detail + "): is your server running and publicly reachable?"
 	case hook.ErrCodeTLS:
 		return "The TLS handshake failed, certificate problem: " + detail +
@@ -34,7 +47,8 @@ func Hint(o *Outcome, timeout time.Duration) string {
 	case hook.ErrCodeRedirect:
 		return "The endpoint answered " + strings.TrimSpace(status) + ": redirects are not followed, so enter the final URL."
 	case hook.ErrCodeBlockedTarget:
-		return "The host resolves to a private or reserved address (" + detail + "): this address is not allowed."
+		return "The host resolves to a private or reserved address (" + detail + "): this address is not allowed. " +
+			netguard.AdvicePrivateTargets
 	case hook.ErrCodeCanceled:
 		return "The test was canceled before it finished; try again."
 	case hook.ErrCodeHTTPStatus:
@@ -54,4 +68,10 @@ func Hint(o *Outcome, timeout time.Duration) string {
 // seconds formats d in seconds without trailing zeros: 5, 1.5.
 func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}
+
+// loopbackURL reports whether raw is a URL whose host is this machine.
+func loopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && netguard.IsLoopbackHost(u.Hostname())
 }

@@ -111,6 +111,9 @@ type Request struct {
 	MsgID  string // webhook-id: the event id
 	Body   []byte // the envelope, sent as is
 	Signer *webhook.Signer
+	// Headers are the endpoint's custom headers, values in plain text;
+	// the attempt log lists them masked.
+	Headers []hook.Header
 }
 
 // Outcome is what came of an attempt.
@@ -146,6 +149,9 @@ func (s *Sender) Send(ctx context.Context, r *Request) *Outcome {
 		webhook.HeaderTimestamp: strconv.FormatInt(ts, 10),
 		webhook.HeaderSignature: redactSignatures(sig),
 	}
+	for _, ch := range r.Headers {
+		o.RequestHeaders[strings.ToLower(ch.Name)] = ch.Masked
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -156,6 +162,11 @@ func (s *Sender) Send(ctx context.Context, r *Request) *Outcome {
 		return o
 	}
 	h := req.Header
+	// Custom headers first: hookd's own (which custom ones may not name)
+	// are set after them.
+	for _, ch := range r.Headers {
+		h[ch.Name] = []string{ch.Value}
+	}
 	h["Content-Type"] = []string{"application/json"}
 	h["User-Agent"] = []string{s.cfg.UserAgent}
 	h[webhook.HeaderID] = []string{r.MsgID}

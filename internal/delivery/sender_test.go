@@ -175,3 +175,26 @@ func TestHintHostile(t *testing.T) {
 		}
 	}
 }
+
+// A developer testing an endpoint on their own machine is told what fits
+// it: not to make a local server publicly reachable, and which flag lets
+// hookd reach it.
+func TestHintForLocalTargets(t *testing.T) {
+	t.Parallel()
+	refused := &Outcome{Code: "connect", Error: "connect: connection refused"}
+	blocked := &Outcome{Code: "blocked_target", Error: "blocked_target: target address not allowed: 127.0.0.1 is loopback"}
+	for _, target := range []string{"http://localhost:9000/", "http://127.0.0.1:9000/", "https://[::1]:8443/x"} {
+		got := HintFor(refused, 5*time.Second, target)
+		if strings.Contains(got, "publicly reachable") || !strings.Contains(got, "is your server running") {
+			t.Errorf("HintFor(refused, %s) = %q; want it to ask whether the server runs, not for it to be publicly reachable", target, got)
+		}
+		got = HintFor(blocked, 5*time.Second, target)
+		_, second, _ := strings.Cut(got, ". ")
+		if !strings.Contains(got, "this address is not allowed") || !strings.Contains(second, "--allow-private-targets") {
+			t.Errorf("HintFor(blocked, %s) = %q; want %q and the flag in the second sentence", target, got, "this address is not allowed")
+		}
+	}
+	if got := HintFor(refused, 5*time.Second, "https://hooks.example.com/"); !strings.Contains(got, "publicly reachable") {
+		t.Errorf("HintFor(refused, a public URL) = %q; want it to ask whether the server is publicly reachable", got)
+	}
+}

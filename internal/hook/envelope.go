@@ -14,7 +14,7 @@ func FormatTime(t time.Time) string {
 }
 
 // EncodeEnvelope returns the envelope bytes of an event: the JSON body of
-// every delivery (SPEC §4; receivers decode it as webhook.Envelope). data must be a
+// every delivery (docs/receiving.md; receivers decode it as webhook.Envelope). data must be a
 // compact, valid JSON value (as the catalogue's validation returns it); the
 // other members are quoted as JSON strings.
 func EncodeEnvelope(id, eventType string, at time.Time, accountID string, data []byte) []byte {

@@ -15,6 +15,7 @@ const (
 	EInvalidURL          = "invalid_url"
 	EInvalidEventTypes   = "invalid_event_types"
 	EInvalidEvent        = "invalid_event"
+	EInvalidFilter       = "invalid_filter"
 	EUnknownEventType    = "unknown_event_type"
 	EUnknownField        = "unknown_field"
 	EUnauthorized        = "unauthorized"

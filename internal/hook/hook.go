@@ -12,7 +12,7 @@ type Account struct {
 	CreatedAt time.Time
 }
 
-// Signing schemes of an endpoint (SPEC §3).
+// Signing schemes of an endpoint (docs/receiving.md).
 const (
 	SigningHMAC    = "hmac-sha256"
 	SigningEd25519 = "ed25519"
@@ -67,7 +67,16 @@ type Endpoint struct {
 	// except through the secret routes of the API.
 	Keys []Key
 	// PublicKey is the whpk_ key of an ed25519 endpoint's current key.
-	PublicKey           string
+	PublicKey string
+	// Headers are sent with every delivery and test (values sealed at
+	// rest like keys); nil: none.
+	Headers []Header
+	// Filter is the payload filter's JSON text (internal/filter); nil:
+	// every event of the subscribed types.
+	Filter []byte
+	// RateLimit is the most deliveries per second to this endpoint,
+	// across all nodes; 0: no limit.
+	RateLimit           int
 	Enabled             bool
 	DisabledReason      string // empty while enabled
 	DisabledAt          time.Time
@@ -90,7 +99,7 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// Delivery triggers (SPEC §2).
+// Delivery triggers (docs/delivery.md).
 const (
 	TriggerScheduled = "scheduled"
 	TriggerTest      = "test"
@@ -133,7 +142,7 @@ type Attempt struct {
 	StartedAt  time.Time
 	Duration   time.Duration
 	StatusCode int    // 0 when no response was received
-	Error      string // empty on success; else "code: detail" (SPEC §2)
+	Error      string // empty on success; else "code: detail" (docs/delivery.md)
 	// ResponseBody is the start of the response body (at most 4 KiB).
 	ResponseBody string
 	// RequestHeaders are the headers sent, with signatures redacted.

@@ -38,8 +38,13 @@ type Transition struct {
 	// stays pending.
 	Status        string
 	NextAttemptAt time.Time
-	// LastError replaces the delivery's last_error unless KeepLastError.
-	KeepLastError bool
+	// LastStatusCode and LastError are the delivery's new
+	// last_status_code and last_error (0 and "": NULL), unless
+	// KeepLastError: then the row keeps its status, lease and last
+	// values, and only its attempt count grows.
+	LastStatusCode int
+	LastError      string
+	KeepLastError  bool
 	// Failures is the endpoint's new consecutive failure count, and
 	// SetFailures whether to write it.
 	Failures    int
@@ -48,7 +53,7 @@ type Transition struct {
 	Disable string
 }
 
-// Decide applies SPEC §2 to one attempt result: retries, the end of a
+// Decide applies docs/delivery.md to one attempt result: retries, the end of a
 // delivery, the consecutive-failure count and auto-disable. disableAfter
 // is --disable-after (0 never disables on failures).
 //
@@ -57,6 +62,21 @@ type Transition struct {
 // marks the delivery succeeded: the receiver has the event, and recover
 // must not send it again.
 func Decide(d DeliveryState, ep EndpointState, r Result, disableAfter int) Transition {
+	t := decide(d, ep, r, disableAfter)
+	if t.KeepLastError {
+		return t
+	}
+	t.LastStatusCode, t.LastError = r.Attempt.StatusCode, r.Attempt.Error
+	if t.Status == StatusCanceled {
+		t.LastError = CanceledDisabled
+		if !ep.Found {
+			t.LastError = CanceledDeleted
+		}
+	}
+	return t
+}
+
+func decide(d DeliveryState, ep EndpointState, r Result, disableAfter int) Transition {
 	owned := d.Status == StatusPending && d.Lease == r.Lease
 	if !owned {
 		if r.OK && d.Status == StatusCanceled {

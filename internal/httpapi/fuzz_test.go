@@ -67,6 +67,8 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/v1/deliveries?limit=3&cursor=ZGx2OmRsdl8wMQ&status=failed", ``, false},
 		{"POST", "/v1/accounts", `{"name":"\u0000"}`, true},
 		{"GET", "/v1/endpoints/{ep}/secret", ``, false},
+		{"GET", "/v1/events?event=sms.received&since=2026-11-27T12:00:00+01:00&until=2026-11-28T00:00:00Z&limit=2", ``, false},
+		{"GET", "/v1/events?account_id=acc_x&cursor=ZXZ0OmV2dF8wMQ&since=%20", ``, true},
 		{"GET", "/v1/endpoints?limit=1&limit=600&cursor=%zz", ``, false},
 		{"POST", "/v1/endpoints", "{\"url\":\"https://example.com/\",\"event_types\":[\"*\"],\"description\":\"\\ud800\xff\u202e\"}", false},
 	}

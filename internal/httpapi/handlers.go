@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -138,13 +139,17 @@ func (a *API) createEndpoint(w http.ResponseWriter, r *http.Request, actor servi
 		Enabled     *bool    `json:"enabled"`
 		Description string   `json:"description"`
 		Signing     string   `json:"signing"`
+		// The endpoint controls keep their JSON for the service to check.
+		Headers   json.RawMessage `json:"headers"`
+		Filter    json.RawMessage `json:"filter"`
+		RateLimit json.RawMessage `json:"rate_limit"`
 	}
 	if err := decode(w, r, maxBodyBytes, &in); err != nil {
 		return err
 	}
 	e, secret, err := a.svc.CreateEndpoint(r.Context(), actor, service.CreateEndpointInput{
 		AccountID: in.AccountID, URL: in.URL, EventTypes: in.EventTypes, Enabled: in.Enabled,
-		Description: in.Description, Signing: in.Signing})
+		Description: in.Description, Signing: in.Signing, Headers: in.Headers, Filter: in.Filter, RateLimit: in.RateLimit})
 	if err != nil {
 		return err
 	}
@@ -190,12 +195,17 @@ func (a *API) updateEndpoint(w http.ResponseWriter, r *http.Request, actor servi
 		EventTypes  *[]string `json:"event_types"`
 		Description *string   `json:"description"`
 		Enabled     *bool     `json:"enabled"`
+		// Absent: unchanged; null: removed.
+		Headers   json.RawMessage `json:"headers"`
+		Filter    json.RawMessage `json:"filter"`
+		RateLimit json.RawMessage `json:"rate_limit"`
 	}
 	if err := decode(w, r, maxBodyBytes, &in); err != nil {
 		return err
 	}
 	e, err := a.svc.UpdateEndpoint(r.Context(), actor, r.PathValue("id"), service.UpdateEndpointInput{
-		URL: in.URL, EventTypes: in.EventTypes, Description: in.Description, Enabled: in.Enabled})
+		URL: in.URL, EventTypes: in.EventTypes, Description: in.Description, Enabled: in.Enabled,
+		Headers: in.Headers, Filter: in.Filter, RateLimit: in.RateLimit})
 	if err != nil {
 		return err
 	}
@@ -331,5 +341,97 @@ func (a *API) redeliver(w http.ResponseWriter, r *http.Request, actor service.Ac
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, deliveryView(d))
+	return nil
+}
+
+func (a *API) listEvents(w http.ResponseWriter, r *http.Request, actor service.Actor) error {
+	after, limit, err := pageParams(r, "evt", hook.PrefixEvent)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := service.EventFilter{AccountID: q.Get("account_id"), Event: q.Get("event")}
+	if f.Since, err = timeParam(r, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(r, "until"); err != nil {
+		return err
+	}
+	evs, more, err := a.svc.ListEvents(r.Context(), actor, f, service.Page{After: after, Limit: limit})
+	if err != nil {
+		return err
+	}
+	// Each item is the stored envelope, as GET /v1/events/{id} answers it.
+	views := make([]json.RawMessage, len(evs))
+	for i, ev := range evs {
+		views[i] = ev.Body
+	}
+	next := ""
+	if more {
+		next = encodeCursor("evt", evs[len(evs)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, newList(views, next))
+	return nil
+}
+
+// timeParam reads an optional RFC 3339 query parameter.
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil && strings.Contains(v, " ") {
+		// An offset's + sent unencoded arrives as a space.
+		t, err = time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1))
+	}
+	if err != nil {
+		return time.Time{}, hook.FieldErrorf(hook.EInvalidParameter, name,
+			"%s must be an RFC 3339 time such as 2026-11-27T12:00:00Z (in a query, write + as %%2B).", name)
+	}
+	return t, nil
+}
+
+func (a *API) getHeaders(w http.ResponseWriter, r *http.Request, actor service.Actor) error {
+	hs, err := a.svc.EndpointHeaders(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make(map[string]string, len(hs))
+	for _, h := range hs {
+		out[h.Name] = h.Value
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]map[string]string{"headers": out})
+	return nil
+}
+
+type filterTestJSON struct {
+	Matches     bool     `json:"matches"`
+	Explanation []string `json:"explanation"`
+	EventID     *string  `json:"event_id"`
+	EventType   string   `json:"event_type"`
+}
+
+func (a *API) filterTest(w http.ResponseWriter, r *http.Request, actor service.Actor) error {
+	var in struct {
+		Filter    json.RawMessage `json:"filter"`
+		Event     string          `json:"event"`
+		EventType string          `json:"event_type"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := decode(w, r, maxBodyBytes, &in); err != nil {
+		return err
+	}
+	if string(in.Data) == "null" {
+		in.Data = nil
+	}
+	res, err := a.svc.FilterTest(r.Context(), actor, r.PathValue("id"), service.FilterTestInput{
+		Filter: in.Filter, Event: in.Event, EventType: in.EventType, Data: in.Data})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, filterTestJSON{Matches: res.Matches, Explanation: res.Explanation,
+		EventID: optString(res.EventID), EventType: res.EventType})
 	return nil
 }

@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	hook.EInvalidLimit:        http.StatusBadRequest,
 	hook.EInvalidURL:          http.StatusBadRequest,
 	hook.EInvalidEventTypes:   http.StatusBadRequest,
+	hook.EInvalidFilter:       http.StatusBadRequest,
 	hook.EInvalidEvent:        http.StatusBadRequest,
 	hook.EUnknownEventType:    http.StatusBadRequest,
 	hook.EUnknownField:        http.StatusBadRequest,
@@ -62,7 +63,7 @@ type errorJSON struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// writeError answers with the SPEC's error body. Errors that are not
+// writeError answers with the error body of docs/api.md (Errors). Errors that are not
 // *hook.Error are internal: logged here, and described to the client only
 // as such.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -7,7 +7,7 @@ import (
 	"github.com/hookd/hookd/internal/service"
 )
 
-// The routes the customer portal adds (SPEC §8).
+// The routes the customer portal adds (docs/api.md, docs/portal.md).
 
 func (a *API) createPortalLink(w http.ResponseWriter, r *http.Request, actor service.Actor) error {
 	var in struct {

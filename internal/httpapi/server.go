@@ -1,7 +1,9 @@
-// Package httpapi serves hookd's JSON API (SPEC §5) on net/http: routing
+// Package httpapi serves hookd's JSON API (docs/api.md) on net/http: routing
 // with ServeMux patterns, bearer-token authentication, JSON decoding with
 // clear errors, and the one table that maps error codes to statuses. The
-// use cases themselves live in internal/service.
+// use cases themselves live in internal/service, reached through the
+// Service interface defined here. openapi.json describes every route
+// (GET /openapi.json); a test holds it to the routes registered.
 package httpapi
 
 import (
@@ -11,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,13 +26,17 @@ import (
 
 // Config configures the API handler.
 type Config struct {
-	Service *service.Service
+	// Service is the application layer (a *service.Service).
+	Service Service
 	// Ready reports whether the node can serve (the database takes a
 	// write within the context's deadline); nil means always.
 	Ready func(ctx context.Context) error
 	// MaxEventBytes bounds POST /v1/events bodies (--max-event-bytes,
 	// default 1 MiB); other bodies are bounded to 64 KiB.
 	MaxEventBytes int64
+	// MaxBatchBytes bounds POST /v1/events/batch bodies (--max-batch-bytes,
+	// default 8 MiB).
+	MaxBatchBytes int64
 	// ServeMetrics adds /metrics to this handler (off when metrics have
 	// their own address).
 	ServeMetrics bool
@@ -81,10 +88,11 @@ const (
 // API is the HTTP handler of hookd's API.
 type API struct {
 	cfg          Config
-	svc          *service.Service
+	svc          Service
 	mux          *http.ServeMux
 	accountLimit *limiter // nil: no limit
 	adminLimit   *limiter
+	patterns     []string // every route registered, for Routes
 }
 
 // New returns the API handler.
@@ -117,18 +125,18 @@ func New(cfg Config) *API {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, actor service.Actor) error
 
 func (a *API) routes() {
-	m := a.mux
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	a.public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	m.HandleFunc("GET /readyz", a.readyz)
+	a.public("GET /readyz", a.readyz)
+	a.public("GET /openapi.json", serveOpenAPI)
 	if a.cfg.ServeMetrics {
-		m.Handle("GET /metrics", promhttp.HandlerFor(a.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+		a.public("GET /metrics", promhttp.HandlerFor(a.cfg.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 	}
 	if a.cfg.UI != nil {
-		m.Handle("/ui/", a.cfg.UI)
-		m.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+		a.public("/ui/", a.cfg.UI.ServeHTTP)
 	}
+	a.public("GET /{$}", a.index)
 
 	a.handle("POST /v1/accounts", adminOnly(a.createAccount))
 	a.handle("GET /v1/accounts/{id}", adminOnly(a.getAccount))
@@ -137,6 +145,8 @@ func (a *API) routes() {
 	a.handle("POST /v1/accounts/{id}/portal-links", adminOnly(a.createPortalLink))
 
 	a.handle("POST /v1/events", adminOnly(a.submitEvent))
+	a.handle("GET /v1/events", a.listEvents)
+	a.handle("POST /v1/events/batch", adminOnly(a.submitEvents))
 	a.handle("GET /v1/events/{id}", a.getEvent)
 	a.handle("GET /v1/event-types", a.eventTypes)
 
@@ -150,17 +160,41 @@ func (a *API) routes() {
 	a.handle("GET /v1/endpoints/{id}/secret", a.getSecret)
 	a.handle("POST /v1/endpoints/{id}/recover", a.recoverEvents)
 	a.handle("GET /v1/endpoints/{id}/stats", a.endpointStats)
+	a.handle("GET /v1/endpoints/{id}/headers", a.getHeaders)
+	a.handle("POST /v1/endpoints/{id}/filter-test", a.filterTest)
 
 	a.handle("GET /v1/deliveries", a.listDeliveries)
 	a.handle("GET /v1/deliveries/{id}", a.getDelivery)
 	a.handle("GET /v1/deliveries/{id}/attempts", a.listAttempts)
 	a.handle("POST /v1/deliveries/{id}/redeliver", a.redeliver)
 
-	m.HandleFunc("/", a.notFound)
+	a.mux.HandleFunc("/", a.notFound)
+}
+
+// Routes returns the patterns of the routes the API serves, in the order
+// they were registered (the catch-all that answers 404 or 405 left out).
+// The OpenAPI document (openapi.json) must describe each of them.
+func (a *API) Routes() []string { return slices.Clone(a.patterns) }
+
+// public registers a route that needs no token.
+func (a *API) public(pattern string, h http.HandlerFunc) {
+	a.patterns = append(a.patterns, pattern)
+	a.mux.HandleFunc(pattern, h)
+}
+
+// index answers GET /: the web UI when there is one, else where the API,
+// its OpenAPI document and the health check are.
+func (a *API) index(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.UI != nil {
+		http.Redirect(w, r, "/ui/", http.StatusFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"api": "/v1/", "openapi": "/openapi.json", "health": "/healthz"})
 }
 
 // handle registers an authenticated API route.
 func (a *API) handle(pattern string, h handlerFunc) {
+	a.patterns = append(a.patterns, pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.RequestTimeout > 0 {
 			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)

@@ -1,13 +1,14 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/service"
 )
 
-// The JSON shapes of the API (SPEC §5). Times are hook.FormatTime strings;
+// The JSON shapes of the API (docs/api.md; openapi.json has them as schemas). Times are hook.FormatTime strings;
 // absent values are null.
 
 type accountJSON struct {
@@ -35,6 +36,12 @@ type endpointJSON struct {
 	ConsecutiveFailures int      `json:"consecutive_failures"`
 	CreatedAt           string   `json:"created_at"`
 	UpdatedAt           string   `json:"updated_at"`
+	// Headers maps each custom header to its masked value (values in full:
+	// GET …/headers); Filter is the payload filter as written, or null;
+	// RateLimit is deliveries per second, or null.
+	Headers   map[string]string `json:"headers"`
+	Filter    json.RawMessage   `json:"filter"`
+	RateLimit *int              `json:"rate_limit"`
 	// Secret is only in the answer to create.
 	Secret string `json:"secret,omitempty"`
 }
@@ -54,7 +61,18 @@ func endpointView(e *hook.Endpoint) endpointJSON {
 		ConsecutiveFailures: e.ConsecutiveFailures,
 		CreatedAt:           hook.FormatTime(e.CreatedAt),
 		UpdatedAt:           hook.FormatTime(e.UpdatedAt),
+		Headers:             hook.MaskedHeaders(e.Headers),
+		Filter:              optJSON(e.Filter),
+		RateLimit:           optInt(e.RateLimit),
 	}
+}
+
+// optJSON is raw JSON, or null when empty.
+func optJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	return b
 }
 
 type deliveryJSON struct {

@@ -1,6 +1,6 @@
-// Package netguard is hookd's outbound safety layer (SPEC §6): the SSRF guard
+// Package netguard is hookd's outbound safety layer (docs/security.md): the SSRF guard
 // through which every connection to a customer-controlled endpoint is dialed,
-// and the validation and normalisation of endpoint URLs (SPEC §5).
+// and the validation and normalisation of endpoint URLs (docs/api.md).
 //
 // # Why the check is on the dialed IP
 //
@@ -63,5 +63,5 @@
 // The operator webhook (--operator-webhook) is configured by the operator, not
 // by customers, and commonly points into the operator's own network. Its
 // caller therefore deliberately dials it with a transport that does not use
-// this guard (SPEC §2); that is the only outbound connection without it.
+// this guard (docs/security.md); that is the only outbound connection without it.
 package netguard

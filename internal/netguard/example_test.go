@@ -27,9 +27,9 @@ func ExampleValidateURL() {
 	}
 	// Output:
 	// ok: https://hooks.example.com/hookd?v=1
-	// refused: target address not allowed: 127.0.0.1 is loopback
-	// refused: target address not allowed: ::ffff:169.254.169.254 is IPv4-mapped cloud metadata
-	// refused: URL must use https
+	// refused: target address not allowed: 127.0.0.1 is loopback. For local development, run hookd serve with --allow-private-targets.
+	// refused: target address not allowed: ::ffff:169.254.169.254 is IPv4-mapped cloud metadata. For local development, run hookd serve with --allow-private-targets.
+	// refused: URL must use https. For local development, run hookd serve with --allow-http.
 	// ok: https://localhost/hook
 }
 

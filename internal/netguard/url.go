@@ -13,7 +13,7 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// DefaultMaxURLLen is the longest endpoint URL accepted, in bytes (SPEC §5),
+// DefaultMaxURLLen is the longest endpoint URL accepted, in bytes (docs/api.md),
 // when [URLOptions.MaxLen] is 0.
 const DefaultMaxURLLen = 2048
 
@@ -34,8 +34,11 @@ type URLOptions struct {
 // URLError is the error [ValidateURL] returns for a URL it refuses.
 type URLError struct {
 	// Reason says what is wrong in a sentence the user can act on, e.g.
-	// "URL must use https" or "target address not allowed: 10.0.0.1 is
-	// private (RFC 1918)". It is the whole error message.
+	// "URL must use https", and for the refusals a developer meets on their
+	// own machine a second sentence naming the flag that lifts the rule:
+	// "target address not allowed: 10.0.0.1 is private (RFC 1918). For
+	// local development, run hookd serve with --allow-private-targets." It
+	// is the whole error message.
 	Reason string
 }
 
@@ -46,7 +49,7 @@ func urlErrorf(format string, args ...any) *URLError {
 	return &URLError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// ValidateURL checks an endpoint URL against the rules of SPEC §5 and §6 and
+// ValidateURL checks an endpoint URL against the rules of docs/api.md and docs/security.md and
 // returns it normalised. Every error is a *URLError.
 //
 // A URL is accepted if it is an absolute https:// URL (or http:// with
@@ -107,6 +110,8 @@ func ValidateURL(raw string, opts URLOptions) (string, error) {
 	case u.Scheme == "https", u.Scheme == "http" && opts.AllowHTTP:
 	case opts.AllowHTTP:
 		return "", urlErrorf("URL must use http or https")
+	case u.Scheme == "http":
+		return "", urlErrorf("URL must use https. %s", AdviceHTTP)
 	default:
 		return "", urlErrorf("URL must use https")
 	}
@@ -247,7 +252,7 @@ func checkIP(ip netip.Addr, guard *Guard) error {
 		return nil
 	}
 	if err := guard.Check(ip); err != nil {
-		return &URLError{Reason: err.Error()}
+		return &URLError{Reason: err.Error() + ". " + AdvicePrivateTargets}
 	}
 	return nil
 }

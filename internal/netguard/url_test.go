@@ -233,9 +233,62 @@ func TestValidateURL(t *testing.T) {
 func TestValidateURLErrorIsSentence(t *testing.T) {
 	t.Parallel()
 	_, err := netguard.ValidateURL("https://10.0.0.1/", netguard.URLOptions{Guard: &netguard.Guard{}})
-	const want = "target address not allowed: 10.0.0.1 is private (RFC 1918)"
+	const want = "target address not allowed: 10.0.0.1 is private (RFC 1918). For local development, run hookd serve with --allow-private-targets."
 	if err == nil || err.Error() != want {
 		t.Fatalf("ValidateURL(https://10.0.0.1/) error = %v; want %q", err, want)
+	}
+}
+
+// The refusals a developer meets on their own machine name, in their
+// second sentence, the flag that lifts them; the others do not.
+func TestValidateURLAdvice(t *testing.T) {
+	t.Parallel()
+	strict := netguard.URLOptions{Guard: &netguard.Guard{}}
+	withHTTP := netguard.URLOptions{Guard: &netguard.Guard{}, AllowHTTP: true}
+	tests := []struct {
+		raw    string
+		opts   netguard.URLOptions
+		advice string // "" for none
+	}{
+		{"http://localhost:9000/", strict, "--allow-http"},
+		{"http://example.com/", strict, "--allow-http"},
+		{"https://127.0.0.1:9000/", strict, "--allow-private-targets"},
+		{"http://127.0.0.1:9000/", withHTTP, "--allow-private-targets"},
+		{"https://[::1]/", strict, "--allow-private-targets"},
+		{"https://192.168.1.10/", strict, "--allow-private-targets"},
+		{"ftp://example.com/", strict, ""},
+		{"ftp://example.com/", withHTTP, ""},
+		{"https://user@example.com/", strict, ""},
+	}
+	for _, tt := range tests {
+		_, err := netguard.ValidateURL(tt.raw, tt.opts)
+		if err == nil {
+			t.Errorf("ValidateURL(%q) accepted it; want an error", tt.raw)
+			continue
+		}
+		first, second, two := strings.Cut(err.Error(), ". ")
+		switch {
+		case tt.advice == "" && strings.Contains(err.Error(), "--allow-"):
+			t.Errorf("ValidateURL(%q) = %q; want no flag named: it would not help", tt.raw, err)
+		case tt.advice != "" && (!two || !strings.Contains(second, tt.advice) || strings.Contains(first, "--allow-")):
+			t.Errorf("ValidateURL(%q) = %q; want %s named in the second sentence", tt.raw, err, tt.advice)
+		}
+		if strings.Contains(err.Error(), "publicly reachable") {
+			t.Errorf("ValidateURL(%q) = %q; it must not ask for a publicly reachable server", tt.raw, err)
+		}
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost.": true, "api.localhost": true, "127.0.0.1": true, "127.1": true,
+		"::1": true, "::ffff:127.0.0.1": true, "0x7f000001": true,
+		"example.com": false, "localhost.example.com": false, "10.0.0.1": false, "": false, "notlocalhost": false,
+	} {
+		if got := netguard.IsLoopbackHost(host); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package retention deletes what is older than --retention (SPEC §7),
+// Package retention deletes what is older than --retention (docs/delivery.md),
 // a bounded chunk at a time so that it never holds the database for long.
 package retention
 
@@ -15,10 +15,15 @@ import (
 // chunk is how many events one prune transaction deletes at most.
 const chunk = 500
 
+// Store is what the pruner needs of the storage: store.Store's Prune.
+type Store interface {
+	Prune(ctx context.Context, p *store.PruneParams) (*store.PruneResult, error)
+}
+
 // Pruner runs retention passes every Interval until stopped. It is a
 // startstop.Service.
 type Pruner struct {
-	Store          store.Store
+	Store          Store
 	Retention      time.Duration // --retention; required
 	IdempotencyTTL time.Duration // required
 	Interval       time.Duration // 0 means 10 minutes

@@ -126,7 +126,12 @@ func (s *Service) TestEndpoint(ctx context.Context, actor Actor, id string) (*Te
 	ev := &hook.Event{ID: evID, AccountID: e.AccountID, Type: catalog.WebhookTest, CreatedAt: now,
 		Body: hook.EncodeEnvelope(evID, catalog.WebhookTest, now, e.AccountID, catalog.TestData(now))}
 
-	o := s.cfg.Sender.Send(ctx, &delivery.Request{URL: e.URL, MsgID: evID, Body: ev.Body, Signer: signer})
+	headers, err := s.openHeaders(e.Headers)
+	if err != nil {
+		return nil, err
+	}
+	// The test ignores the filter and the rate limit, not the headers.
+	o := s.cfg.Sender.Send(ctx, &delivery.Request{URL: e.URL, MsgID: evID, Body: ev.Body, Signer: signer, Headers: headers})
 
 	status := hook.StatusSucceeded
 	if !o.OK() {
@@ -149,5 +154,5 @@ func (s *Service) TestEndpoint(ctx context.Context, actor Actor, id string) (*Te
 	}
 	s.cfg.Metrics.Attempts.WithLabelValues(outcome, hook.TriggerTest).Inc()
 	return &TestResult{OK: o.OK(), StatusCode: o.StatusCode, Duration: o.Duration, Error: o.Error,
-		Hint: delivery.Hint(o, s.cfg.Sender.Timeout()), DeliveryID: d.ID, AttemptID: a.ID}, nil
+		Hint: delivery.HintFor(o, s.cfg.Sender.Timeout(), e.URL), DeliveryID: d.ID, AttemptID: a.ID}, nil
 }

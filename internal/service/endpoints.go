@@ -2,14 +2,15 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
+	"github.com/hookd/hookd/internal/keyseal"
 	"github.com/hookd/hookd/internal/netguard"
-	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/webhook"
 )
@@ -22,6 +23,11 @@ type CreateEndpointInput struct {
 	Enabled     *bool // nil: true
 	Description string
 	Signing     string // "" means hmac-sha256
+	// Headers, Filter and RateLimit are the JSON members as sent (nil or
+	// null: none); see docs/delivery.md.
+	Headers   json.RawMessage
+	Filter    json.RawMessage
+	RateLimit json.RawMessage
 }
 
 // CreateEndpoint creates an endpoint and returns it with its secret (HMAC;
@@ -42,6 +48,18 @@ func (s *Service) CreateEndpoint(ctx context.Context, actor Actor, in CreateEndp
 	if err := validateDescription(in.Description); err != nil {
 		return nil, "", err
 	}
+	headers, err := s.parseHeaders(in.Headers)
+	if err != nil {
+		return nil, "", err
+	}
+	flt, err := parseFilter(in.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	rate, err := parseRateLimit(in.RateLimit)
+	if err != nil {
+		return nil, "", err
+	}
 	signing := in.Signing
 	if signing == "" {
 		signing = hook.SigningHMAC
@@ -60,6 +78,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, actor Actor, in CreateEndp
 		Signing:     signing,
 		Keys:        []hook.Key{key},
 		PublicKey:   public,
+		Headers:     headers,
+		Filter:      flt,
+		RateLimit:   rate,
 		Enabled:     in.Enabled == nil || *in.Enabled,
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -187,7 +208,7 @@ func (s *Service) OpenKey(stored string) (string, error) {
 		return stored, nil
 	}
 	plain, err := s.cfg.Sealer.Open(stored)
-	if errors.Is(err, secretbox.ErrWrongKey) {
+	if errors.Is(err, keyseal.ErrWrongKey) {
 		return "", hook.Errorf(hook.EUnavailable,
 			"This endpoint's secret was encrypted with a --secret-key this hookd does not have; start it with that key.")
 	}
@@ -246,9 +267,14 @@ type UpdateEndpointInput struct {
 	EventTypes  *[]string
 	Description *string
 	Enabled     *bool
+	// Headers, Filter and RateLimit are the JSON members as sent: nil when
+	// absent (unchanged), null to remove.
+	Headers   json.RawMessage
+	Filter    json.RawMessage
+	RateLimit json.RawMessage
 }
 
-// UpdateEndpoint applies a change (SPEC §2: disable, re-enable).
+// UpdateEndpoint applies a change (docs/delivery.md: disable, re-enable).
 func (s *Service) UpdateEndpoint(ctx context.Context, actor Actor, id string, in UpdateEndpointInput) (*hook.Endpoint, error) {
 	if _, err := s.GetEndpoint(ctx, actor, id); err != nil {
 		return nil, err
@@ -273,6 +299,27 @@ func (s *Service) UpdateEndpoint(ctx context.Context, actor Actor, id string, in
 		if err := validateDescription(*in.Description); err != nil {
 			return nil, err
 		}
+	}
+	if in.Headers != nil {
+		hs, err := s.parseHeaders(in.Headers)
+		if err != nil {
+			return nil, err
+		}
+		p.Headers = &hs
+	}
+	if in.Filter != nil {
+		f, err := parseFilter(in.Filter)
+		if err != nil {
+			return nil, err
+		}
+		p.Filter = &f
+	}
+	if in.RateLimit != nil {
+		n, err := parseRateLimit(in.RateLimit)
+		if err != nil {
+			return nil, err
+		}
+		p.RateLimit = &n
 	}
 	e, err := s.cfg.Store.EndpointUpdate(ctx, p)
 	return e, notFound(err, "endpoint")
@@ -333,7 +380,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string) (*Se
 }
 
 // Recover queues recover deliveries of the events since `since` that the
-// endpoint has not received (SPEC §5). since is clamped to the endpoint's
+// endpoint has not received (docs/api.md). since is clamped to the endpoint's
 // creation and the retention window.
 func (s *Service) Recover(ctx context.Context, actor Actor, id string, since time.Time) (int, error) {
 	e, err := s.GetEndpoint(ctx, actor, id)
@@ -346,6 +393,7 @@ func (s *Service) Recover(ctx context.Context, actor Actor, id string, since tim
 			since = floor
 		}
 	}
-	n, err := s.cfg.Store.DeliveryRecover(ctx, &store.DeliveryRecoverParams{EndpointID: id, Since: since, Now: now})
+	n, err := s.cfg.Store.DeliveryRecover(ctx, &store.DeliveryRecoverParams{EndpointID: id, Since: since, Now: now,
+		Match: s.bodyMatcher})
 	return n, notFound(err, "endpoint")
 }

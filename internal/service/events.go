@@ -3,11 +3,9 @@ package service
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd/internal/catalog"
 	"github.com/hookd/hookd/internal/hook"
@@ -32,61 +30,11 @@ func (s *Service) SubmitEvent(ctx context.Context, actor Actor, in SubmitEventIn
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
-	if in.AccountID == "" {
-		return nil, hook.FieldErrorf(hook.EInvalidParameter, "account_id", "account_id is required.")
-	}
-	if in.Event == "" {
-		return nil, hook.FieldErrorf(hook.EUnknownEventType, "event", "event is required.")
-	}
-	if len(in.IdempotencyKey) > maxIdempotencyKeyLen || !utf8.ValidString(in.IdempotencyKey) {
-		return nil, hook.FieldErrorf(hook.EInvalidParameter, "idempotency_key",
-			"An idempotency key is valid UTF-8 of at most %d bytes.", maxIdempotencyKeyLen)
-	}
-	data, err := s.cfg.Catalog.Validate(in.Event, in.Data)
+	p, err := s.prepareEvent(ctx, in, s.now())
 	if err != nil {
-		var ce *catalog.Error
-		if errors.As(err, &ce) {
-			return nil, &hook.Error{Code: ce.Code, Field: ce.Field, Message: sentence(ce.Field, ce.Message)}
-		}
 		return nil, err
 	}
-	if err := s.accountExists(ctx, in.AccountID); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	id := hook.NewIDAt(hook.PrefixEvent, now)
-	ev := &hook.Event{
-		ID:        id,
-		AccountID: in.AccountID,
-		Type:      in.Event,
-		Body:      hook.EncodeEnvelope(id, in.Event, now, in.AccountID, data),
-		CreatedAt: now,
-	}
-	p := &store.EventCreateParams{Event: ev}
-	if in.IdempotencyKey != "" {
-		canon, err := canonicalJSON(data)
-		if err != nil {
-			return nil, err
-		}
-		h := sha256.New()
-		h.Write([]byte(in.Event))
-		h.Write([]byte{0})
-		h.Write(canon)
-		p.IdempotencyKey, p.RequestHash, p.IdempotencyTTL = in.IdempotencyKey, h.Sum(nil), IdempotencyTTL
-	}
-	var h Handoff
-	if s.cfg.Handoff != nil {
-		h = s.cfg.Handoff()
-		p.Handoff = h.Params(now)
-	}
-	res, err := s.cfg.Store.EventCreate(ctx, p)
-	if h != nil {
-		var claims []*store.Claim
-		if err == nil {
-			claims = res.Claims
-		}
-		h.Done(claims, err)
-	}
+	res, err := s.cfg.Events.EventCreate(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// Web UI sessions and portal links (SPEC §8).
+// Web UI sessions and portal links (docs/portal.md).
 const (
 	// SessionTTL is how long a session opened with a token lasts.
 	SessionTTL = 12 * time.Hour

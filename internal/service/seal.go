@@ -7,20 +7,20 @@ import (
 	"slices"
 
 	"github.com/hookd/hookd/internal/hook"
-	"github.com/hookd/hookd/internal/secretbox"
+	"github.com/hookd/hookd/internal/keyseal"
 	"github.com/hookd/hookd/internal/store"
 )
 
 // Resealer is a KeySealer that can bring a stored key under its current
-// sealing key (secretbox.Box).
+// sealing key (keyseal.Box).
 type Resealer interface {
 	KeySealer
 	// Reseal returns stored sealed by the current key and whether that
-	// took a change; secretbox.ErrWrongKey if it cannot open stored.
+	// took a change; keyseal.ErrWrongKey if it cannot open stored.
 	Reseal(stored string) (out string, changed bool, err error)
 }
 
-var _ Resealer = (*secretbox.Box)(nil)
+var _ Resealer = (*keyseal.Box)(nil)
 
 // ResealReport says what ResealKeys did.
 type ResealReport struct {
@@ -70,7 +70,7 @@ func ResealKeys(ctx context.Context, st store.Store, sealer KeySealer, rewrite b
 				for i, k := range in {
 					out[i] = k
 					v, changed, err := rs.Reseal(k.Value)
-					if errors.Is(err, secretbox.ErrWrongKey) {
+					if errors.Is(err, keyseal.ErrWrongKey) {
 						o.bad = true
 						continue
 					}
@@ -84,6 +84,25 @@ func ResealKeys(ctx context.Context, st store.Store, sealer KeySealer, rewrite b
 				}
 				done[id] = o
 				return out, o.keys > 0, nil
+			}
+			p.ResealHeaders = func(id string, in []hook.Header) ([]hook.Header, bool, error) {
+				out := slices.Clone(in)
+				o, changed := done[id], false
+				for i, h := range in {
+					v, ch, err := rs.Reseal(h.Value)
+					if errors.Is(err, keyseal.ErrWrongKey) {
+						o.bad = true
+						continue
+					}
+					if err != nil {
+						return nil, false, fmt.Errorf("endpoint %s header %s: %w", id, h.Name, err)
+					}
+					if ch {
+						out[i].Value, changed = v, true
+					}
+				}
+				done[id] = o
+				return out, changed, nil
 			}
 			res, err := st.EndpointKeysReseal(ctx, p)
 			if err != nil {

@@ -38,7 +38,7 @@ type Config struct {
 	// Sender makes connection tests, with the same signing, dialing and
 	// timeout as deliveries.
 	Sender *delivery.Sender
-	// Guard and AllowHTTP govern endpoint URLs (SPEC §5, §6).
+	// Guard and AllowHTTP govern endpoint URLs (docs/api.md, docs/security.md).
 	Guard     *netguard.Guard
 	AllowHTTP bool
 	// AdminToken is the admin bearer token.
@@ -52,18 +52,20 @@ type Config struct {
 	OperatorEvents bool
 	// Sealer, when set, encrypts signing keys at rest.
 	Sealer KeySealer
-	// Handoff, when set, starts a handoff of new deliveries to this node's
-	// dispatcher for one submitted event (see delivery.Handoff).
-	Handoff func() Handoff
+	// Events, when set, stores submitted events instead of Store: this
+	// node's dispatcher (delivery.Dispatcher.EventCreate), which takes
+	// their new deliveries straight to its workers.
+	Events  EventCreator
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
 
-// Handoff gives new deliveries straight to a dispatcher.
-type Handoff interface {
-	Params(now time.Time) *store.Handoff
-	Done(claims []*store.Claim, err error)
+// EventCreator stores events with their deliveries, as store.Store's
+// EventCreate and EventCreateBatch do.
+type EventCreator interface {
+	EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error)
+	EventCreateBatch(ctx context.Context, items []*store.EventCreateParams) ([]store.EventBatchItem, error)
 }
 
 // Service implements hookd's use cases.
@@ -71,6 +73,7 @@ type Service struct {
 	cfg           Config
 	adminHash     [sha256.Size]byte
 	knownAccounts sync.Map // account id → struct{}; see accountExists
+	filters       filterCache
 }
 
 // IdempotencyTTL is how long an idempotency key is remembered.
@@ -89,6 +92,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = 720 * time.Hour
+	}
+	if cfg.Events == nil {
+		cfg.Events = cfg.Store
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -32,6 +32,9 @@ type EndpointKeysResealParams struct {
 	// differ from keys. It runs inside the transaction: it must be quick
 	// and must not call the store. An error fails the whole batch.
 	Reseal func(endpointID string, keys []hook.Key) (out []hook.Key, changed bool, err error)
+	// ResealHeaders does the same for the values of the endpoint's custom
+	// headers, sealed like keys; nil leaves them as they are.
+	ResealHeaders func(endpointID string, hs []hook.Header) (out []hook.Header, changed bool, err error)
 }
 
 // EndpointKeysResealResult is the outcome of one batch.
@@ -48,4 +51,44 @@ type ScrubParams struct {
 	// Rewrite rebuilds storage rather than only flushing logs: slower and,
 	// on PostgreSQL, locks the endpoints table while it runs.
 	Rewrite bool
+}
+
+// EndpointKeys is one endpoint's keys as a backend reads them for
+// EndpointKeysReseal.
+type EndpointKeys struct {
+	ID      string
+	Keys    []hook.Key
+	Headers []hook.Header
+}
+
+// Apply is the part of EndpointKeysReseal that is the same in every
+// backend: it passes each endpoint of batch (read in id order) to
+// p.Reseal (and p.ResealHeaders), calls write with the keys and headers
+// to store for those that changed, and counts. The
+// first error ends the batch; the backend then rolls it back.
+func (p *EndpointKeysResealParams) Apply(batch []EndpointKeys, write func(id string, keys []hook.Key, headers []hook.Header) error) (*EndpointKeysResealResult, error) {
+	res := &EndpointKeysResealResult{}
+	for _, e := range batch {
+		res.Last, res.Seen = e.ID, res.Seen+1
+		out, changed, err := p.Reseal(e.ID, e.Keys)
+		if err != nil {
+			return nil, err
+		}
+		headers := e.Headers
+		if p.ResealHeaders != nil && len(e.Headers) > 0 {
+			var hchanged bool
+			if headers, hchanged, err = p.ResealHeaders(e.ID, e.Headers); err != nil {
+				return nil, err
+			}
+			changed = changed || hchanged
+		}
+		if !changed {
+			continue
+		}
+		if err := write(e.ID, out, headers); err != nil {
+			return nil, err
+		}
+		res.Changed++
+	}
+	return res, nil
 }

@@ -99,6 +99,20 @@ func (p *EndpointStatsParams) Index(t time.Time) int {
 	return int(t.Sub(p.Start) / p.Step)
 }
 
+// Add counts n deliveries that finished with status in bucket i of out,
+// as a backend's grouped query reports them; an index outside the buckets
+// (a row at an edge) counts nowhere.
+func (p *EndpointStatsParams) Add(out []StatsBucket, i int64, status string, n int) {
+	if i < 0 || i >= int64(len(out)) {
+		return
+	}
+	if status == hook.StatusSucceeded {
+		out[i].Succeeded += n
+	} else {
+		out[i].Failed += n
+	}
+}
+
 // StatsBucket counts deliveries that finished in [Start, Start+step).
 type StatsBucket struct {
 	Start     time.Time

@@ -1,22 +1,3 @@
-// Package store is hookd's storage contract: the Store interface that every
-// backend (internal/store/sqlite, internal/store/postgres) implements, the
-// parameter types of its methods, and the errors they return.
-//
-// The contract is backed by a conformance suite, internal/store/storetest,
-// that every backend must pass; extend the suite rather than asserting a
-// behaviour in one backend's tests only. Only hookd's own packages
-// implement Store.
-//
-// Reservations (DeliveryClaimParams.Reserve, EventCreateParams.Handoff)
-// are the caller's bookkeeping: a backend asks once per delivery it
-// leases, and a call that fails voids all of its reservations, so a
-// backend must not re-run a transaction in which it already asked.
-//
-// Backends own the transactional rules of SPEC §2: an event is stored with
-// its deliveries in one transaction, a disable cancels pending deliveries in
-// the transaction that disables, and a result moves a delivery and its
-// endpoint together (see hook.Decide). Callers pass the current time in
-// every parameter struct that needs it; backends never read the clock.
 package store
 
 import (
@@ -65,7 +46,7 @@ type Store interface {
 	// was deleted.
 	EndpointGet(ctx context.Context, id string) (*hook.Endpoint, error)
 	EndpointList(ctx context.Context, p *EndpointListParams) ([]*hook.Endpoint, error)
-	// EndpointUpdate applies p to the endpoint in one transaction (SPEC §2:
+	// EndpointUpdate applies p to the endpoint in one transaction (docs/delivery.md:
 	// manual disable, re-enable) and returns it as stored.
 	EndpointUpdate(ctx context.Context, p *EndpointUpdateParams) (*hook.Endpoint, error)
 	// EndpointDelete deletes the endpoint and cancels its pending
@@ -107,6 +88,14 @@ type Store interface {
 	// DeliveryClaim leases due pending deliveries of enabled endpoints to
 	// the caller, oldest due first, at most p.Limit, each only if
 	// p.Reserve accepts it.
+	//
+	// An endpoint with a rate limit (hook.Endpoint.RateLimit) has a next
+	// free slot; a due delivery to it that holds no slot is leased only if
+	// that slot has come, and takes it; otherwise it is given the slot
+	// (its next_attempt_at becomes the slot time, and it holds the slot)
+	// and is not leased now. Either way the slot moves on by 1/RateLimit,
+	// so deliveries start at most RateLimit a second to the endpoint, in
+	// queue order, whichever nodes claim them. A slot is not an attempt.
 	DeliveryClaim(ctx context.Context, p *DeliveryClaimParams) ([]*Claim, error)
 	// DeliveryComplete records attempt results in order, applying
 	// hook.Decide to each, in one transaction. A result whose attempt id is
@@ -116,6 +105,9 @@ type Store interface {
 	// DeliveryRelease gives claimed deliveries that were never attempted
 	// back, due at p.Now (which may be later than now, to postpone them).
 	DeliveryRelease(ctx context.Context, p *ReleaseParams) error
+	// DeliveryRateLimited counts pending deliveries that hold a rate-limit
+	// turn not yet come (see DeliveryClaim), across all endpoints.
+	DeliveryRateLimited(ctx context.Context) (int, error)
 	// DeliveryNextDue returns the earliest next_attempt_at after p.After
 	// among pending deliveries, or ok false if there is none.
 	DeliveryNextDue(ctx context.Context, after time.Time) (t time.Time, ok bool, err error)
@@ -126,7 +118,7 @@ type Store interface {
 	// OperatorComplete records the outcome of operator message attempts.
 	OperatorComplete(ctx context.Context, p *OperatorCompleteParams) error
 
-	// Prune deletes what retention allows (SPEC §7): events older than
+	// Prune deletes what retention allows (docs/delivery.md): events older than
 	// p.Before whose deliveries are all finished and not updated since
 	// p.Before (a recent redelivery keeps an old event), with those
 	// deliveries and their attempts; finished operator messages older than
@@ -135,7 +127,23 @@ type Store interface {
 
 	// Portal holds what the web UI adds (portal.go).
 	Portal
-	KeyStore // keys.go
+	KeyStore    // keys.go
+	EventLister // events_list.go
+	KeyStore    // keys.go
+
+	// DeliveryBacklog reports the due deliveries at p.Now (backlog.go),
+	// counting at most p.Limit of them and finding the oldest through the
+	// due-work index: bounded work however long the queue. With a shared
+	// database it is the whole cluster's backlog.
+	DeliveryBacklog(ctx context.Context, p *BacklogParams) (*Backlog, error)
+	// EndpointCounts counts the endpoints that are not deleted, by state.
+	EndpointCounts(ctx context.Context) (*EndpointCounts, error)
+	// EventCreateBatch stores several events, each as EventCreate would
+	// (fan-out, idempotency key, handoff), in one durable commit, and
+	// answers each item on its own and in order (batch.go). An item whose
+	// key conflicts gets its error in its EventBatchItem; the call fails
+	// as a whole only when the store does, and then nothing of it is kept.
+	EventCreateBatch(ctx context.Context, items []*EventCreateParams) ([]EventBatchItem, error)
 }
 
 // Page selects a page of a list: items strictly older (smaller id) than
@@ -158,10 +166,24 @@ type EndpointUpdateParams struct {
 	Description *string
 	EventTypes  []string // nil: unchanged
 	Enabled     *bool
-	Now         time.Time
+	// Headers replaces the custom headers (values already sealed); a
+	// pointer to nil removes them.
+	Headers *[]hook.Header
+	// Filter replaces the payload filter's text; a pointer to nil removes
+	// it.
+	Filter *[]byte
+	// RateLimit replaces the rate limit; a pointer to 0 removes it.
+	RateLimit *int
+	Now       time.Time
 	// OperatorEvents enables endpoint.enabled messages on re-enable after
 	// an automatic disable (an operator webhook is configured).
 	OperatorEvents bool
+}
+
+// Patch is the change p asks for, for hook.ApplyPatch.
+func (p *EndpointUpdateParams) Patch() hook.EndpointPatch {
+	return hook.EndpointPatch{URL: p.URL, Description: p.Description, EventTypes: p.EventTypes, Enabled: p.Enabled,
+		Headers: p.Headers, Filter: p.Filter, RateLimit: p.RateLimit}
 }
 
 // EndpointRotateKeyParams rotates an endpoint's signing key.
@@ -184,7 +206,14 @@ type EventCreateParams struct {
 	IdempotencyTTL time.Duration
 	// Handoff, when set, lets the caller take new deliveries straight from
 	// the transaction that creates them instead of claiming them later.
+	// Endpoints with a rate limit are never handed off: their deliveries
+	// wait for a slot in DeliveryClaim.
 	Handoff *Handoff
+	// Match is asked, for each subscribing endpoint that has a payload
+	// filter, whether the event passes it (filter is hook.Endpoint.Filter).
+	// An endpoint whose filter does not pass gets no delivery. Nil passes
+	// everything. It must be quick and must not call the store.
+	Match func(filter []byte) bool
 }
 
 // Handoff passes new deliveries to the caller's dispatcher in the
@@ -192,8 +221,9 @@ type EventCreateParams struct {
 type Handoff struct {
 	// Reserve is asked, inside the transaction, whether the caller takes a
 	// new delivery to the endpoint (of the account) now. It must be quick
-	// and must not call the store. If EventCreate fails, every reservation
-	// it made is void.
+	// and must not call the store. It may be asked again for the same
+	// delivery (see the package doc): only the reservations behind the
+	// returned Claims are used, and none if EventCreate fails.
 	Reserve func(endpointID, accountID string) bool
 	// Until is when the lease of the deliveries taken ends.
 	Until time.Time
@@ -218,6 +248,20 @@ type DeliveryListParams struct {
 	Page
 }
 
+// Where lists the conditions p sets, as column = value pairs in a fixed
+// order, for a backend to write in its dialect (it adds the page's
+// "id < After" and the order itself).
+func (p *DeliveryListParams) Where() (columns []string, values []any) {
+	for _, f := range []struct{ col, v string }{
+		{"account_id", p.AccountID}, {"endpoint_id", p.EndpointID}, {"event_id", p.EventID}, {"status", p.Status},
+	} {
+		if f.v != "" {
+			columns, values = append(columns, f.col), append(values, f.v)
+		}
+	}
+	return columns, values
+}
+
 // AttemptListParams selects a delivery's attempts, in number order: After
 // is an attempt number (0 for the first page).
 type AttemptListParams struct {
@@ -237,6 +281,10 @@ type DeliveryRecoverParams struct {
 	EndpointID string
 	Since      time.Time // already clamped by the caller
 	Now        time.Time
+	// Match is asked, when the endpoint has a payload filter, whether an
+	// event (its envelope) passes the endpoint's current filter; events
+	// that do not are not recovered. Nil passes everything.
+	Match func(filter, body []byte) bool
 }
 
 // TestRecordParams is a finished connection test.
@@ -255,9 +303,10 @@ type DeliveryClaimParams struct {
 	// leased, with the delivery's endpoint and account: the caller takes a
 	// worker, an endpoint slot and an account slot for it, or refuses (the
 	// endpoint or the account is at its in-flight limit) and the delivery
-	// stays unclaimed. It must be quick and must not call the store. If
-	// DeliveryClaim fails, every reservation it made is void. Nil accepts
-	// everything.
+	// stays unclaimed. It must be quick and must not call the store. As
+	// with Handoff.Reserve, it may be asked again for the same delivery;
+	// only the reservations behind the returned claims are used, and none
+	// if DeliveryClaim fails. Nil accepts everything.
 	Reserve func(endpointID, accountID string) bool
 	// Full lists endpoints that are at their limit, so backends can skip
 	// them in the query instead of reading their rows.
@@ -275,6 +324,8 @@ type Claim struct {
 	Body     []byte     // the event envelope
 	URL      string     // the endpoint's URL
 	Keys     []hook.Key // the endpoint's live signing keys, newest first
+	// Headers are the endpoint's custom headers, values as stored.
+	Headers []hook.Header
 }
 
 // DeliveryCompleteParams carries attempt results in the order they ended.

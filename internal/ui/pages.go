@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,6 +158,11 @@ type endpointPage struct {
 	Since   string              // the recover field's value
 	Timeout time.Duration
 	Overlap time.Duration
+	// FilterTest is the outcome of "Try the filter", with what was tried.
+	FilterTest  *service.FilterTestResult
+	TryFilter   string
+	TryEvent    string
+	FilterError string
 }
 
 type endpointForm struct {
@@ -164,6 +170,91 @@ type endpointForm struct {
 	Description string
 	Enabled     bool
 	EventTypes  []string
+	// The endpoint controls as typed: headers one "Name: value" a line
+	// (values shown masked; an unchanged masked value keeps the stored
+	// one), the filter's JSON, the rate limit's digits.
+	Headers   string
+	Filter    string
+	RateLimit string
+}
+
+// controlsForm writes an endpoint's controls into the form's text.
+func controlsForm(e *hook.Endpoint, f *endpointForm) {
+	var hs strings.Builder
+	for _, h := range e.Headers {
+		hs.WriteString(h.Name + ": " + h.Masked + "\n")
+	}
+	f.Headers, f.Filter = hs.String(), string(e.Filter)
+	if e.RateLimit > 0 {
+		f.RateLimit = strconv.Itoa(e.RateLimit)
+	}
+}
+
+// controlsInput turns the form's control fields into the JSON members of
+// the service's input. A header line whose value is the stored header's
+// masked value keeps the stored value (plain from current, nil on create).
+func controlsInput(f endpointForm, current []hook.Header) (headers, filter, rate json.RawMessage, err error) {
+	obj := map[string]string{}
+	var order []string
+	for line := range strings.Lines(f.Headers) {
+		line = strings.TrimRight(line, "\r\n")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, nil, nil, hook.FieldErrorf(hook.EInvalidParameter, "headers",
+				"Write one header a line as Name: value; %q has no colon.", truncateText(line, 40))
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		for _, h := range current {
+			if strings.EqualFold(h.Name, name) && value == h.Masked {
+				value = h.Value
+			}
+		}
+		if _, dup := obj[name]; dup {
+			return nil, nil, nil, hook.FieldErrorf(hook.EInvalidParameter, "headers", "The header %q is given twice.", name)
+		}
+		obj[name] = value
+		order = append(order, name)
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, name := range order {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(name)
+		v, _ := json.Marshal(obj[name])
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	headers = json.RawMessage(b.String())
+	filter = json.RawMessage("null")
+	if t := strings.TrimSpace(f.Filter); t != "" {
+		if !json.Valid([]byte(t)) {
+			return nil, nil, nil, hook.FieldErrorf(hook.EInvalidFilter, "filter",
+				`The filter is not valid JSON; write an object such as {"data.direction": "inbound"}.`)
+		}
+		filter = json.RawMessage(t)
+	}
+	rate = json.RawMessage("null")
+	if t := strings.TrimSpace(f.RateLimit); t != "" {
+		rate = json.RawMessage(strconv.Quote(t)) // a string: refused with the service's message unless digits
+		if _, err := strconv.Atoi(t); err == nil {
+			rate = json.RawMessage(t)
+		}
+	}
+	return headers, filter, rate, nil
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 type typeChoice struct {
@@ -194,7 +285,8 @@ func (u *UI) newWebhook(w http.ResponseWriter, r *http.Request, rq *request) err
 
 func readForm(r *http.Request) endpointForm {
 	return endpointForm{URL: strings.TrimSpace(r.PostFormValue("url")), Description: r.PostFormValue("description"),
-		Enabled: r.PostFormValue("enabled") == "on", EventTypes: r.PostForm["event_types"]}
+		Enabled: r.PostFormValue("enabled") == "on", EventTypes: r.PostForm["event_types"],
+		Headers: r.PostFormValue("headers"), Filter: r.PostFormValue("filter"), RateLimit: r.PostFormValue("rate_limit")}
 }
 
 // fieldErrors turns a validation error into messages by form field; it
@@ -206,7 +298,7 @@ func fieldErrors(err error) map[string]string {
 	}
 	msg := he.Message
 	if he.Field == "url" {
-		if msg == "URL must use https" {
+		if strings.HasPrefix(msg, "URL must use https.") || msg == "URL must use https" {
 			msg = "HTTPS is required: the URL must start with https://"
 		}
 		if !strings.HasSuffix(msg, ".") {
@@ -226,8 +318,13 @@ func (u *UI) createWebhook(w http.ResponseWriter, r *http.Request, rq *request) 
 			Errors: map[string]string{"event_types": "Pick at least one event type."}})
 		return nil
 	}
-	e, _, err := u.svc.CreateEndpoint(r.Context(), rq.actor, service.CreateEndpointInput{AccountID: rq.account,
-		URL: f.URL, EventTypes: f.EventTypes, Enabled: &f.Enabled, Description: f.Description})
+	headers, filter, rate, err := controlsInput(f, nil)
+	var e *hook.Endpoint
+	if err == nil {
+		e, _, err = u.svc.CreateEndpoint(r.Context(), rq.actor, service.CreateEndpointInput{AccountID: rq.account,
+			URL: f.URL, EventTypes: f.EventTypes, Enabled: &f.Enabled, Description: f.Description,
+			Headers: headers, Filter: filter, RateLimit: rate})
+	}
 	if errs := fieldErrors(err); errs != nil {
 		u.render(w, r, rq, http.StatusBadRequest, "endpoint", "Add webhook", &endpointPage{Form: f, Types: u.typeChoices(f.EventTypes), Errors: errs})
 		return nil
@@ -245,6 +342,10 @@ func (u *UI) showEndpoint(w http.ResponseWriter, r *http.Request, rq *request, s
 	e := p.E
 	if p.Form.URL == "" && p.Errors == nil {
 		p.Form = endpointForm{URL: e.URL, Description: e.Description, Enabled: e.Enabled, EventTypes: e.EventTypes}
+		controlsForm(e, &p.Form)
+	}
+	if p.TryFilter == "" && p.FilterTest == nil && p.FilterError == "" {
+		p.TryFilter = string(e.Filter)
 	}
 	if p.Types == nil {
 		p.Types = u.typeChoices(p.Form.EventTypes)
@@ -307,7 +408,16 @@ func (u *UI) saveEndpoint(w http.ResponseWriter, r *http.Request, rq *request) e
 	if f.Enabled != e.Enabled {
 		in.Enabled = &f.Enabled
 	}
-	_, err = u.svc.UpdateEndpoint(r.Context(), rq.actor, e.ID, in)
+	var current []hook.Header
+	if len(e.Headers) > 0 {
+		if current, err = u.svc.EndpointHeaders(r.Context(), rq.actor, e.ID); err != nil {
+			return err
+		}
+	}
+	in.Headers, in.Filter, in.RateLimit, err = controlsInput(f, current)
+	if err == nil {
+		_, err = u.svc.UpdateEndpoint(r.Context(), rq.actor, e.ID, in)
+	}
 	if errs := fieldErrors(err); errs != nil {
 		return u.showEndpoint(w, r, rq, http.StatusBadRequest, &endpointPage{E: e, Form: f, Types: u.typeChoices(f.EventTypes), Errors: errs})
 	}
@@ -316,6 +426,36 @@ func (u *UI) saveEndpoint(w http.ResponseWriter, r *http.Request, rq *request) e
 	}
 	http.Redirect(w, r, "/ui/webhooks/"+e.ID+"?saved=saved", http.StatusSeeOther)
 	return nil
+}
+
+// tryFilter is the "Try the filter" box: it matches the filter typed
+// (empty: none) against a stored event, or the catalogue's example, and
+// shows the explanation. Nothing is saved.
+func (u *UI) tryFilter(w http.ResponseWriter, r *http.Request, rq *request) error {
+	e, err := u.svc.GetEndpoint(r.Context(), rq.actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p := &endpointPage{E: e, TryFilter: r.PostFormValue("try_filter"), TryEvent: strings.TrimSpace(r.PostFormValue("try_event"))}
+	in := service.FilterTestInput{Filter: json.RawMessage("null"), Event: p.TryEvent}
+	if t := strings.TrimSpace(p.TryFilter); t != "" {
+		in.Filter = json.RawMessage(t)
+		if !json.Valid(in.Filter) {
+			p.FilterError = `The filter is not valid JSON; write an object such as {"data.direction": "inbound"}.`
+			return u.showEndpoint(w, r, rq, http.StatusBadRequest, p)
+		}
+	}
+	res, err := u.svc.FilterTest(r.Context(), rq.actor, e.ID, in)
+	var he *hook.Error
+	if errors.As(err, &he) && he.Code != hook.EInternal {
+		p.FilterError = he.Message
+		return u.showEndpoint(w, r, rq, http.StatusBadRequest, p)
+	}
+	if err != nil {
+		return err
+	}
+	p.FilterTest = res
+	return u.showEndpoint(w, r, rq, http.StatusOK, p)
 }
 
 func (u *UI) testEndpoint(w http.ResponseWriter, r *http.Request, rq *request) error {

@@ -1,4 +1,4 @@
-// Package ui serves hookd's customer portal at /ui/ (SPEC §8): pages
+// Package ui serves hookd's customer portal at /ui/ (docs/portal.md): pages
 // rendered on the server from embedded html/template files, plain forms
 // that work without JavaScript, and one small script that only makes them
 // quicker. Every page goes through internal/service with the session's
@@ -127,6 +127,7 @@ func (u *UI) routes() {
 	m.HandleFunc("GET /ui/webhooks/{id}", u.private(u.endpoint))
 	m.HandleFunc("POST /ui/webhooks/{id}", u.private(u.saveEndpoint))
 	m.HandleFunc("POST /ui/webhooks/{id}/test", u.private(u.testEndpoint))
+	m.HandleFunc("POST /ui/webhooks/{id}/filter-test", u.private(u.tryFilter))
 	m.HandleFunc("POST /ui/webhooks/{id}/enable", u.private(u.reenable))
 	m.HandleFunc("POST /ui/webhooks/{id}/recover", u.private(u.recoverEvents))
 	m.HandleFunc("POST /ui/webhooks/{id}/reveal", u.private(u.revealSecret))

@@ -45,10 +45,11 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		return nil, nil
 	}
 	type leased struct {
-		d    *hook.Delivery
-		body []byte
-		url  string
-		keys []byte
+		d       *hook.Delivery
+		body    []byte
+		url     string
+		keys    []byte
+		headers []byte
 	}
 	var (
 		picked []string
@@ -57,19 +58,24 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 	)
 	err := s.tx(ctx, true, func(t *txn) error {
 		picked, rows = nil, nil
-		type candidate struct{ id, endpointID, accountID string }
+		type candidate struct {
+			id, endpointID, accountID string
+			rateLimit                 int  // the endpoint's; 0: none
+			slotted                   bool // holds a rate-limit slot
+		}
 		var cands []candidate
 		// The endpoint check is a subquery per row, not a join, so that the
 		// plan stays a walk of the queue index in order that stops at the
 		// limit, however deep the backlog.
-		t.queue(`SELECT d.id, d.endpoint_id, d.account_id FROM deliveries d
+		t.queue(`SELECT d.id, d.endpoint_id, d.account_id, d.rate_slot,
+				(SELECT e.rate_limit FROM endpoints e WHERE e.id = d.endpoint_id) FROM deliveries d
 			WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.endpoint_id <> ALL ($2) AND d.account_id <> ALL ($3)
 			AND (SELECT e.enabled AND e.deleted_at IS NULL FROM endpoints e WHERE e.id = d.endpoint_id)
 			ORDER BY d.next_attempt_at LIMIT $4
 			FOR UPDATE OF d SKIP LOCKED`, ms(p.Now), strs(p.Full), strs(p.FullAccounts), 2*p.Limit).Query(func(r pgx.Rows) error {
 			for r.Next() {
 				var c candidate
-				if err := r.Scan(&c.id, &c.endpointID, &c.accountID); err != nil {
+				if err := r.Scan(&c.id, &c.endpointID, &c.accountID, &c.slotted, &c.rateLimit); err != nil {
 					return err
 				}
 				cands = append(cands, c)
@@ -79,6 +85,41 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		if err := t.flush(); err != nil {
 			return err
 		}
+		// Rate-limited endpoints: lock their next slots (in id order), so
+		// that claims on all nodes take slots one after the other.
+		var limited []string
+		for _, c := range cands {
+			if c.rateLimit > 0 && !slices.Contains(limited, c.endpointID) {
+				limited = append(limited, c.endpointID)
+			}
+		}
+		slots := make(map[string]time.Time, len(limited))
+		if len(limited) > 0 {
+			slices.Sort(limited)
+			t.queue(`INSERT INTO endpoint_rate_slots (endpoint_id, next) SELECT u.id, 'epoch' FROM unnest($1::text[]) AS u (id)
+				ON CONFLICT DO NOTHING`, limited)
+			t.queue(`SELECT endpoint_id, next FROM endpoint_rate_slots WHERE endpoint_id = ANY ($1) ORDER BY endpoint_id FOR UPDATE`,
+				limited).Query(func(r pgx.Rows) error {
+				for r.Next() {
+					var (
+						id   string
+						next time.Time
+					)
+					if err := r.Scan(&id, &next); err != nil {
+						return err
+					}
+					slots[id] = next
+				}
+				return r.Err()
+			})
+			if err := t.flush(); err != nil {
+				return err
+			}
+		}
+		var (
+			postponed   []string
+			postponedTo []time.Time
+		)
 		refused := make(map[string]bool) // endpoints at their limit
 		for _, c := range cands {
 			if len(picked) >= p.Limit {
@@ -87,24 +128,50 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if refused[c.endpointID] {
 				continue
 			}
+			step := time.Duration(0)
+			if c.rateLimit > 0 && !c.slotted {
+				step = max(time.Microsecond, time.Second/time.Duration(c.rateLimit))
+				if next := slots[c.endpointID]; next.After(p.Now) {
+					// Its turn comes at the endpoint's next slot.
+					postponed, postponedTo = append(postponed, c.id), append(postponedTo, next)
+					slots[c.endpointID] = next.Add(step)
+					continue
+				}
+			}
 			if !t.reserve(p.Reserve, c.endpointID, c.accountID) {
 				refused[c.endpointID] = true
 				continue
 			}
+			if step > 0 {
+				slots[c.endpointID] = later(slots[c.endpointID], p.Now).Add(step)
+			}
 			picked = append(picked, c.id)
+		}
+		if len(postponed) > 0 {
+			t.queue(`UPDATE deliveries d SET next_attempt_at = u.at, rate_slot = true
+				FROM unnest($1::text[], $2::timestamptz[]) AS u (id, at) WHERE d.id = u.id`, postponed, postponedTo)
+		}
+		if len(limited) > 0 {
+			nexts := make([]time.Time, len(limited))
+			for i, id := range limited {
+				nexts[i] = slots[id]
+			}
+			t.queue(`UPDATE endpoint_rate_slots s SET next = u.next FROM unnest($1::text[], $2::timestamptz[]) AS u (id, next)
+				WHERE s.endpoint_id = u.id`, limited, nexts)
 		}
 		if len(picked) == 0 {
 			return nil
 		}
 		rows = make(map[string]*leased, len(picked))
 		// The last batch: the callback only collects (see txn).
-		t.queue(`UPDATE deliveries d SET lease = $1, next_attempt_at = $2
+		t.queue(`UPDATE deliveries d SET lease = $1, next_attempt_at = $2, rate_slot = false
 			FROM unnest($3::text[]) AS u (id) WHERE d.id = u.id
 			RETURNING d.id, d.event_id, d.endpoint_id, d.account_id, d.trigger, d.status, d.attempts, d.next_attempt_at,
 				COALESCE(d.last_status_code, 0), COALESCE(d.last_error, ''), d.created_at, d.updated_at,
 				(SELECT body FROM events WHERE id = d.event_id),
 				(SELECT url FROM endpoints WHERE id = d.endpoint_id),
-				(SELECT keys FROM endpoints WHERE id = d.endpoint_id)`, lease, ms(p.LeaseUntil), picked).Query(func(r pgx.Rows) error {
+				(SELECT keys FROM endpoints WHERE id = d.endpoint_id),
+				(SELECT headers FROM endpoints WHERE id = d.endpoint_id)`, lease, ms(p.LeaseUntil), picked).Query(func(r pgx.Rows) error {
 			for r.Next() {
 				var (
 					l    leased
@@ -113,7 +180,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 				d := &hook.Delivery{}
 				var url *string
 				if err := r.Scan(&d.ID, &d.EventID, &d.EndpointID, &d.AccountID, &d.Trigger, &d.Status, &d.Attempts, &next,
-					&d.LastStatusCode, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &l.body, &url, &l.keys); err != nil {
+					&d.LastStatusCode, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &l.body, &url, &l.keys, &l.headers); err != nil {
 					return err
 				}
 				if l.body == nil || url == nil {
@@ -145,9 +212,22 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			// Leased, and never attempted: its lease runs out.
 			return nil, fmt.Errorf("claim deliveries: endpoint %s keys: %w", l.d.EndpointID, err)
 		}
-		out = append(out, &store.Claim{Delivery: l.d, Lease: lease, Body: l.body, URL: l.url, Keys: hook.LiveKeys(keys, p.Now)})
+		var headers []hook.Header
+		if err := unmarshalHeaders(l.headers, &headers); err != nil {
+			return nil, fmt.Errorf("claim deliveries: endpoint %s headers: %w", l.d.EndpointID, err)
+		}
+		out = append(out, &store.Claim{Delivery: l.d, Lease: lease, Body: l.body, URL: l.url, Keys: hook.LiveKeys(keys, p.Now),
+			Headers: headers})
 	}
 	return out, nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // pendingDelivery is a delivery of a result batch as DeliveryComplete
@@ -283,18 +363,8 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 			attempts = append(attempts, &a)
 			d.attempts, d.changed = d.attempts+1, true
 			if !tr.KeepLastError {
-				d.status, d.lease, d.code, d.next = tr.Status, 0, a.StatusCode, time.Time{}
-				switch tr.Status {
-				case hook.StatusPending:
-					d.next, d.lastErr = tr.NextAttemptAt, a.Error
-				case hook.StatusCanceled:
-					d.lastErr = hook.CanceledDisabled
-					if e == nil {
-						d.lastErr = hook.CanceledDeleted
-					}
-				default:
-					d.lastErr = a.Error
-				}
+				d.status, d.lease, d.next = tr.Status, 0, tr.NextAttemptAt
+				d.code, d.lastErr = tr.LastStatusCode, tr.LastError
 			}
 			if e == nil {
 				continue
@@ -303,7 +373,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 				e.ConsecutiveFailures, ep.setFailures = tr.Failures, true
 			}
 			if tr.Disable != "" {
-				e.Enabled, e.DisabledReason, e.DisabledAt, e.UpdatedAt = false, tr.Disable, now, now
+				m := hook.AutoDisable(e, tr.Disable, now, p.OperatorEvents)
 				newlyOff, offReason = append(newlyOff, e.ID), append(offReason, tr.Disable)
 				// The disable cancels the endpoint's pending deliveries,
 				// those of this batch included.
@@ -313,8 +383,8 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 						other.changed = true
 					}
 				}
-				if p.OperatorEvents {
-					t.operatorEnqueue(hook.EndpointDisabledEvent(e, p.Now))
+				if m != nil {
+					t.operatorEnqueue(*m)
 				}
 				out.Disabled = append(out.Disabled, store.DisabledEndpoint{EndpointID: e.ID, AccountID: e.AccountID, Reason: tr.Disable})
 			}
@@ -414,4 +484,13 @@ func (s *Store) DeliveryNextDue(ctx context.Context, after time.Time) (time.Time
 		return time.Time{}, false, fmt.Errorf("next due delivery: %w", err)
 	}
 	return fromNull(next), next.Valid, nil
+}
+
+// DeliveryRateLimited implements store.Store.
+func (s *Store) DeliveryRateLimited(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND rate_slot`).Scan(&n); err != nil {
+		return 0, unavailable(fmt.Errorf("count rate-limited deliveries: %w", err))
+	}
+	return n, nil
 }

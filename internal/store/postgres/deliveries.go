@@ -53,28 +53,14 @@ func (s *Store) DeliveryGet(ctx context.Context, id string) (*hook.Delivery, err
 
 // DeliveryList implements store.Store.
 func (s *Store) DeliveryList(ctx context.Context, p *store.DeliveryListParams) ([]*hook.Delivery, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if p.AccountID != "" {
-		add("account_id = $%d", p.AccountID)
-	}
-	if p.EndpointID != "" {
-		add("endpoint_id = $%d", p.EndpointID)
-	}
-	if p.EventID != "" {
-		add("event_id = $%d", p.EventID)
-	}
-	if p.Status != "" {
-		add("status = $%d", p.Status)
+	cols, args := p.Where()
+	where := make([]string, len(cols), len(cols)+1)
+	for i, c := range cols {
+		where[i] = fmt.Sprintf("%s = $%d", c, i+1)
 	}
 	if p.After != "" {
-		add("id < $%d", p.After)
+		args = append(args, p.After)
+		where = append(where, fmt.Sprintf("id < $%d", len(args)))
 	}
 	q := `SELECT ` + deliveryColumns + ` FROM deliveries`
 	if len(where) > 0 {
@@ -201,17 +187,13 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 		if err := t.flush(); err != nil {
 			return err
 		}
-		switch {
-		case d.Trigger == hook.TriggerTest:
-			return hook.Errorf(hook.ENotRedeliverable, "Test deliveries cannot be redelivered; run the test again instead.")
-		case !epFound:
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint of this delivery was deleted.")
-		case !epOn:
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it first.")
-		case !evLive:
+		if err := hook.RedeliverRefusal(d.Trigger, hook.EndpointState{Found: epFound, Enabled: epOn}); err != nil {
+			return err
+		}
+		if !evLive {
 			return store.ErrNotFound // pruned meanwhile
 		}
-		out = newDelivery(d.EventID, d.AccountID, d.EndpointID, hook.TriggerRedeliver, p.Now)
+		out = hook.NewDelivery(d.EventID, d.AccountID, d.EndpointID, hook.TriggerRedeliver, ms(p.Now))
 		// The only write: when it inserts nothing, committing changes
 		// nothing either.
 		t.insertDeliveries([]*hook.Delivery{out}, nil, &inserted)
@@ -221,7 +203,7 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 		return nil, err
 	}
 	if inserted == 0 {
-		return nil, hook.Errorf(hook.EAlreadyPending, "This event already has a pending delivery to this endpoint.")
+		return nil, hook.AlreadyPending()
 	}
 	s.wake()
 	return out, nil
@@ -243,36 +225,51 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 			accountID string
 			enabled   bool
 			types     []string
+			filter    *string
 		)
-		t.queue(`SELECT account_id, enabled, event_types FROM endpoints WHERE id = $1 AND deleted_at IS NULL FOR KEY SHARE`,
+		t.queue(`SELECT account_id, enabled, event_types, filter FROM endpoints WHERE id = $1 AND deleted_at IS NULL FOR KEY SHARE`,
 			p.EndpointID).QueryRow(func(r pgx.Row) error {
-			return notFound(r.Scan(&accountID, &enabled, &types))
+			return notFound(r.Scan(&accountID, &enabled, &types, &filter))
 		})
 		if err := t.flush(); err != nil {
 			return err
 		}
-		if !enabled {
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it before recovering events.")
+		if err := hook.RecoverRefusal(enabled); err != nil {
+			return err
 		}
+		// With a filter, the bodies are read too: the endpoint's current
+		// filter decides.
+		filtered := filter != nil && p.Match != nil
 		var eventIDs []string
-		t.queue(`SELECT ev.id FROM events ev
+		t.queue(`SELECT ev.id, CASE WHEN $6 THEN ev.body END FROM events ev
 			WHERE ev.account_id = $1 AND ev.created_at >= $2 AND ev.type <> 'webhook.test'
 			AND ($3 OR ev.type = ANY ($4))
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id AND d.endpoint_id = $5
 				AND d.status IN ('succeeded', 'pending'))
 			ORDER BY ev.created_at, ev.id FOR KEY SHARE OF ev`,
-			accountID, ms(p.Since), slices.Contains(types, hook.AllEventTypes), strs(types), p.EndpointID).
+			accountID, ms(p.Since), slices.Contains(types, hook.AllEventTypes), strs(types), p.EndpointID, filtered).
 			Query(func(rows pgx.Rows) error {
-				var err error
-				eventIDs, err = pgx.CollectRows(rows, pgx.RowTo[string])
-				return err
+				for rows.Next() {
+					var (
+						id   string
+						body []byte
+					)
+					if err := rows.Scan(&id, &body); err != nil {
+						return err
+					}
+					if filtered && !p.Match([]byte(*filter), body) {
+						continue
+					}
+					eventIDs = append(eventIDs, id)
+				}
+				return rows.Err()
 			})
 		if err := t.flush(); err != nil {
 			return err
 		}
 		ds := make([]*hook.Delivery, len(eventIDs))
 		for i, id := range eventIDs {
-			ds[i] = newDelivery(id, accountID, p.EndpointID, hook.TriggerRecover, p.Now)
+			ds[i] = hook.NewDelivery(id, accountID, p.EndpointID, hook.TriggerRecover, ms(p.Now))
 		}
 		// A concurrent redeliver or recover may have queued some
 		// meanwhile: the unique index skips those.

@@ -1,5 +1,5 @@
 // Package postgres is hookd's scale-out storage backend: any number of hookd
-// processes share one PostgreSQL database (SPEC §7) and split the work.
+// processes share one PostgreSQL database (docs/deployment.md) and split the work.
 //
 // It implements store.Store with the same semantics as the SQLite backend;
 // the differences come from several writers running at once:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,17 +14,27 @@ import (
 )
 
 const endpointColumns = `id, account_id, url, description, event_types, signing, keys, public_key,
-	enabled, COALESCE(disabled_reason, ''), disabled_at, consecutive_failures, created_at, updated_at`
+	enabled, COALESCE(disabled_reason, ''), disabled_at, consecutive_failures, created_at, updated_at,
+	headers, filter, rate_limit`
 
 func scanEndpoint(r pgx.Row) (*hook.Endpoint, error) {
 	var (
 		e          hook.Endpoint
 		keys       []byte
+		headers    []byte
+		filter     *string
 		disabledAt pgtype.Timestamptz
 	)
 	if err := r.Scan(&e.ID, &e.AccountID, &e.URL, &e.Description, &e.EventTypes, &e.Signing, &keys, &e.PublicKey,
-		&e.Enabled, &e.DisabledReason, &disabledAt, &e.ConsecutiveFailures, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		&e.Enabled, &e.DisabledReason, &disabledAt, &e.ConsecutiveFailures, &e.CreatedAt, &e.UpdatedAt,
+		&headers, &filter, &e.RateLimit); err != nil {
 		return nil, notFound(err)
+	}
+	if err := unmarshalHeaders(headers, &e.Headers); err != nil {
+		return nil, fmt.Errorf("endpoint %s headers: %w", e.ID, err)
+	}
+	if filter != nil {
+		e.Filter = []byte(*filter)
 	}
 	if err := json.Unmarshal(keys, &e.Keys); err != nil {
 		return nil, fmt.Errorf("endpoint %s keys: %w", e.ID, err)
@@ -35,18 +44,50 @@ func scanEndpoint(r pgx.Row) (*hook.Endpoint, error) {
 	return &e, nil
 }
 
+// marshalHeaders encodes custom headers for the headers column.
+func marshalHeaders(hs []hook.Header) (string, error) {
+	if len(hs) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(hs)
+	return string(b), err
+}
+
+// unmarshalHeaders decodes the headers column; [] is nil.
+func unmarshalHeaders(b []byte, hs *[]hook.Header) error {
+	if len(b) == 0 || string(b) == "[]" {
+		*hs = nil
+		return nil
+	}
+	return json.Unmarshal(b, hs)
+}
+
+// nullFilter is the filter column's value: NULL for no filter.
+func nullFilter(f []byte) *string {
+	if f == nil {
+		return nil
+	}
+	s := string(f)
+	return &s
+}
+
 // EndpointCreate implements store.Store.
 func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 	keys, err := json.Marshal(e.Keys)
 	if err != nil {
 		return err
 	}
+	headers, err := marshalHeaders(e.Headers)
+	if err != nil {
+		return err
+	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO endpoints (id, account_id, url, description, event_types, signing, keys,
-		public_key, enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		public_key, enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at,
+		headers, filter, rate_limit)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		e.ID, e.AccountID, text(e.URL), text(e.Description), strs(e.EventTypes), e.Signing, string(keys), e.PublicKey,
 		e.Enabled, nullString(e.DisabledReason), nullTime(e.DisabledAt), e.ConsecutiveFailures,
-		ms(e.CreatedAt), ms(e.UpdatedAt))
+		ms(e.CreatedAt), ms(e.UpdatedAt), headers, nullFilter(e.Filter), e.RateLimit)
 	if err != nil {
 		return unavailable(fmt.Errorf("insert endpoint: %w", err))
 	}
@@ -117,40 +158,27 @@ func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParam
 		if err := t.flush(); err != nil {
 			return err
 		}
-		before := *e
-		if p.URL != nil {
-			e.URL = *p.URL
+		c := hook.ApplyPatch(e, p.Patch(), ms(p.Now), p.OperatorEvents)
+		if c.Enabled != nil {
+			t.operatorEnqueue(*c.Enabled)
+			queued = true
 		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = p.EventTypes
-		}
-		switch {
-		case p.Enabled == nil || *p.Enabled == e.Enabled:
-			// Disabling a disabled endpoint changes nothing (SPEC §2).
-		case *p.Enabled:
-			if p.OperatorEvents && hook.Automatic(e.DisabledReason) {
-				t.operatorEnqueue(hook.EndpointEnabledEvent(e, p.Now))
-				queued = true
-			}
-			e.Enabled, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures = true, "", time.Time{}, 0
-		default:
-			e.Enabled, e.DisabledReason, e.DisabledAt = false, hook.ReasonManual, ms(p.Now)
+		if c.CancelPending {
 			t.cancelPending([]string{e.ID}, hook.CanceledDisabled, p.Now)
 		}
-		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
-			slices.Equal(e.EventTypes, before.EventTypes) {
-			out = e // nothing changes, not even updated_at
+		out = e
+		if !c.Changed {
 			return nil
 		}
-		e.UpdatedAt = ms(p.Now)
+		headers, err := marshalHeaders(e.Headers)
+		if err != nil {
+			return err
+		}
 		t.queue(`UPDATE endpoints SET url = $1, description = $2, event_types = $3, enabled = $4,
-			disabled_reason = $5, disabled_at = $6, consecutive_failures = $7, updated_at = $8 WHERE id = $9`,
+			disabled_reason = $5, disabled_at = $6, consecutive_failures = $7, updated_at = $8,
+			headers = $10, filter = $11, rate_limit = $12 WHERE id = $9`,
 			text(e.URL), text(e.Description), strs(e.EventTypes), e.Enabled, nullString(e.DisabledReason),
-			nullTime(e.DisabledAt), e.ConsecutiveFailures, e.UpdatedAt, e.ID)
-		out = e
+			nullTime(e.DisabledAt), e.ConsecutiveFailures, e.UpdatedAt, e.ID, headers, nullFilter(e.Filter), e.RateLimit)
 		return nil
 	})
 	if err != nil {

@@ -68,7 +68,7 @@ func (s *Store) eventInsert(ctx context.Context, p *store.EventCreateParams) (*s
 					return nil
 				})
 		}
-		dels, claims, err := t.createEvent(ev, p.Handoff)
+		dels, claims, err := t.createEvent(ev, p.Handoff, p.Match)
 		if err != nil {
 			return err
 		}
@@ -102,10 +102,9 @@ func (s *Store) eventReplay(ctx context.Context, p *store.EventCreateParams) (*s
 		if err := t.flush(); err != nil {
 			return err
 		}
-		if p.Event.CreatedAt.Before(created.Add(p.IdempotencyTTL)) {
+		if hook.IdempotencyLive(created, p.Event.CreatedAt, p.IdempotencyTTL) {
 			if !bytes.Equal(hash, p.RequestHash) {
-				return hook.FieldErrorf(hook.EIdempotencyConflict, "idempotency_key",
-					"This idempotency key was used within the last 24 hours for a different event or data.")
+				return hook.IdempotencyConflict(p.IdempotencyTTL)
 			}
 			var (
 				first *hook.Event
@@ -136,7 +135,7 @@ func (s *Store) eventReplay(ctx context.Context, p *store.EventCreateParams) (*s
 		// Expired, or its event is gone: the key starts afresh.
 		t.queue(`UPDATE idempotency_keys SET request_hash = $1, event_id = $2, created_at = $3 WHERE account_id = $4 AND key = $5`,
 			bytesOf(p.RequestHash), ev.ID, ms(ev.CreatedAt), ev.AccountID, text(p.IdempotencyKey))
-		dels, claims, err := t.createEvent(ev, p.Handoff)
+		dels, claims, err := t.createEvent(ev, p.Handoff, p.Match)
 		if err != nil {
 			return err
 		}
@@ -155,21 +154,29 @@ func (s *Store) eventReplay(ctx context.Context, p *store.EventCreateParams) (*s
 // disable or delete (which takes them FOR UPDATE) waits for this
 // transaction and then cancels its deliveries too, or this transaction
 // waits for the disable and sees the endpoint disabled.
-func (t *txn) createEvent(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*store.Claim, error) {
+func (t *txn) createEvent(ev *hook.Event, h *store.Handoff, match func([]byte) bool) ([]*hook.Delivery, []*store.Claim, error) {
 	t.queue(`INSERT INTO events (id, account_id, type, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		ev.ID, ev.AccountID, ev.Type, bytesOf(ev.Body), ms(ev.CreatedAt))
 	type target struct {
-		id, url string
-		keys    []byte
+		id, url   string
+		keys      []byte
+		headers   []byte
+		rateLimit int
 	}
 	var targets []target
-	t.queue(`SELECT id, url, keys FROM endpoints WHERE account_id = $1 AND enabled AND deleted_at IS NULL
+	t.queue(`SELECT id, url, keys, headers, filter, rate_limit FROM endpoints WHERE account_id = $1 AND enabled AND deleted_at IS NULL
 		AND ('*' = ANY (event_types) OR $2 = ANY (event_types)) ORDER BY id FOR KEY SHARE`, ev.AccountID, ev.Type).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
-				var tg target
-				if err := rows.Scan(&tg.id, &tg.url, &tg.keys); err != nil {
+				var (
+					tg     target
+					filter *string
+				)
+				if err := rows.Scan(&tg.id, &tg.url, &tg.keys, &tg.headers, &filter, &tg.rateLimit); err != nil {
 					return err
+				}
+				if filter != nil && match != nil && !match([]byte(*filter)) {
+					continue // the endpoint's payload filter does not take it
 				}
 				targets = append(targets, tg)
 			}
@@ -185,12 +192,20 @@ func (t *txn) createEvent(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, [
 		lease  int64
 	)
 	for _, tg := range targets {
-		d := newDelivery(ev.ID, ev.AccountID, tg.id, hook.TriggerScheduled, ev.CreatedAt)
+		d := hook.NewDelivery(ev.ID, ev.AccountID, tg.id, hook.TriggerScheduled, ms(ev.CreatedAt))
 		var dlease int64
-		if h != nil && t.reserve(h.Reserve, tg.id, ev.AccountID) {
-			var keys []hook.Key
+		// A rate-limited endpoint's deliveries wait for a slot in
+		// DeliveryClaim.
+		if h != nil && tg.rateLimit == 0 && t.reserve(h.Reserve, tg.id, ev.AccountID) {
+			var (
+				keys    []hook.Key
+				headers []hook.Header
+			)
 			if err := json.Unmarshal(tg.keys, &keys); err != nil {
 				return nil, nil, fmt.Errorf("endpoint %s keys: %w", tg.id, err)
+			}
+			if err := unmarshalHeaders(tg.headers, &headers); err != nil {
+				return nil, nil, fmt.Errorf("endpoint %s headers: %w", tg.id, err)
 			}
 			if lease == 0 {
 				lease = newLease()
@@ -198,7 +213,7 @@ func (t *txn) createEvent(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, [
 			// Leased like a claim: due again at h.Until if the caller dies.
 			dlease, d.NextAttemptAt = lease, ms(h.Until)
 			claims = append(claims, &store.Claim{Delivery: d, Lease: lease, Body: ev.Body, URL: tg.url,
-				Keys: hook.LiveKeys(keys, ev.CreatedAt)})
+				Keys: hook.LiveKeys(keys, ev.CreatedAt), Headers: headers})
 		}
 		dels, leases = append(dels, d), append(leases, dlease)
 	}
@@ -208,21 +223,6 @@ func (t *txn) createEvent(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, [
 
 // newLease returns a claim's lease: random, never 0 (0 is "not leased").
 func newLease() int64 { return rand.Int64N(1<<62) + 1 }
-
-func newDelivery(eventID, accountID, endpointID, trigger string, now time.Time) *hook.Delivery {
-	now = ms(now)
-	return &hook.Delivery{
-		ID:            hook.NewIDAt(hook.PrefixDelivery, now),
-		EventID:       eventID,
-		EndpointID:    endpointID,
-		AccountID:     accountID,
-		Trigger:       trigger,
-		Status:        hook.StatusPending,
-		NextAttemptAt: now,
-		CreatedAt:     now,
-		UpdatedAt:     now,
-	}
-}
 
 // insertDeliveries queues the insert of new pending deliveries that share
 // their account, trigger and creation time, in one statement; leases, if

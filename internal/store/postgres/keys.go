@@ -18,50 +18,48 @@ import (
 func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysResealParams) (*store.EndpointKeysResealResult, error) {
 	var res *store.EndpointKeysResealResult
 	err := s.tx(ctx, false, func(t *txn) error {
-		res = &store.EndpointKeysResealResult{}
-		type row struct {
-			id   string
-			keys []hook.Key
-		}
-		var rows []row
-		t.queue(`SELECT id, keys FROM endpoints WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, p.After, p.Limit).
+		var batch []store.EndpointKeys
+		t.queue(`SELECT id, keys, headers FROM endpoints WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, p.After, p.Limit).
 			Query(func(r pgx.Rows) error {
 				for r.Next() {
 					var (
-						id  string
-						raw []byte
+						id            string
+						raw, rawHeads []byte
 					)
-					if err := r.Scan(&id, &raw); err != nil {
+					if err := r.Scan(&id, &raw, &rawHeads); err != nil {
 						return err
 					}
-					var keys []hook.Key
+					var (
+						keys    []hook.Key
+						headers []hook.Header
+					)
 					if err := json.Unmarshal(raw, &keys); err != nil {
 						return fmt.Errorf("endpoint %s keys: %w", id, err)
 					}
-					rows = append(rows, row{id, keys})
+					if err := unmarshalHeaders(rawHeads, &headers); err != nil {
+						return fmt.Errorf("endpoint %s headers: %w", id, err)
+					}
+					batch = append(batch, store.EndpointKeys{ID: id, Keys: keys, Headers: headers})
 				}
 				return r.Err()
 			})
 		if err := t.flush(); err != nil {
 			return err
 		}
-		for _, r := range rows {
-			res.Last, res.Seen = r.id, res.Seen+1
-			out, changed, err := p.Reseal(r.id, r.keys)
+		var err error
+		res, err = p.Apply(batch, func(id string, keys []hook.Key, headers []hook.Header) error {
+			raw, err := json.Marshal(keys)
 			if err != nil {
 				return err
 			}
-			if !changed {
-				continue
-			}
-			raw, err := json.Marshal(out)
+			heads, err := marshalHeaders(headers)
 			if err != nil {
 				return err
 			}
-			t.queue(`UPDATE endpoints SET keys = $1 WHERE id = $2`, string(raw), r.id)
-			res.Changed++
-		}
-		return nil
+			t.queue(`UPDATE endpoints SET keys = $1, headers = $3 WHERE id = $2`, string(raw), id, heads)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reseal endpoint keys: %w", err)

@@ -4,14 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd/internal/store/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -20,38 +17,6 @@ var migrations embed.FS
 // migrateLockKey is the pg_advisory_xact_lock key that serializes
 // migrations between nodes starting at once ("hookd" in ASCII).
 const migrateLockKey = 0x686f6f6b64
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations returns the embedded migrations in version order.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var out []migration
-	for _, name := range names {
-		base := path.Base(name)
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("bad migration name %s", base)
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		if len(out) > 0 && out[len(out)-1].version >= v {
-			return nil, fmt.Errorf("migration %s: version %d out of order", base, v)
-		}
-		out = append(out, migration{version: v, name: base, sql: string(body)})
-	}
-	return out, nil
-}
 
 // Migrate creates or upgrades the schema of the database at url and
 // returns; Open does the same before it starts. It fails if the database
@@ -62,7 +27,7 @@ func loadMigrations() ([]migration, error) {
 // wait for the lock and then find nothing to do.
 func Migrate(ctx context.Context, url string, opts Options) error {
 	opts = opts.withDefaults()
-	ms, err := loadMigrations()
+	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -92,35 +57,36 @@ func Migrate(ctx context.Context, url string, opts Options) error {
 				return fmt.Errorf("create schema %s: %w", opts.Schema, err)
 			}
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer PRIMARY KEY,
-			applied_at timestamptz NOT NULL
-		)`); err != nil {
-			return err
-		}
-		var current int
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-			return err
-		}
-		if last := ms[len(ms)-1].version; current > last {
-			return fmt.Errorf("database schema version %d is newer than this hookd knows (%d): upgrade hookd", current, last)
-		}
-		for _, m := range ms {
-			if m.version <= current {
-				continue
-			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, time.Now().UTC()); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
-			}
-		}
-		return nil
+		return migrate.Run(ctx, dialect{tx}, ms)
 	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// dialect keeps PostgreSQL's schema version for internal/store/migrate,
+// inside Migrate's one transaction.
+type dialect struct{ tx pgx.Tx }
+
+func (d dialect) Current(ctx context.Context) (int, error) {
+	if _, err := d.tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer PRIMARY KEY,
+		applied_at timestamptz NOT NULL
+	)`); err != nil {
+		return 0, err
+	}
+	var current int
+	err := d.tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	return current, err
+}
+
+// Apply runs m inside the transaction of all the pending migrations:
+// a failure rolls all of them back.
+func (d dialect) Apply(ctx context.Context, m migrate.Migration) error {
+	if _, err := d.tx.Exec(ctx, m.SQL); err != nil {
+		return err
+	}
+	_, err := d.tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version, time.Now().UTC())
+	return err
 }

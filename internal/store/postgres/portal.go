@@ -49,14 +49,7 @@ func (s *Store) EndpointStats(ctx context.Context, p *store.EndpointStatsParams)
 		if err := rows.Scan(&i, &status, &n); err != nil {
 			return nil, fmt.Errorf("scan endpoint stats: %w", err)
 		}
-		if i < 0 || i >= int64(len(out)) {
-			continue
-		}
-		if status == hook.StatusSucceeded {
-			out[i].Succeeded += int(n)
-		} else {
-			out[i].Failed += int(n)
-		}
+		p.Add(out, i, status, int(n))
 	}
 	return out, rows.Err()
 }

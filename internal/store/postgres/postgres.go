@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -65,6 +66,11 @@ type Store struct {
 
 	listener  *listener // LISTEN and NOTIFY (listen.go)
 	closeOnce sync.Once
+
+	// failCommit makes the next transaction roll back instead of
+	// committing: the storage contract's tests inject a failed commit
+	// with it.
+	failCommit atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -228,6 +234,9 @@ func (t *txn) flush() error {
 	return t.conn.SendBatch(t.ctx, b).Close()
 }
 
+// errInjected is the commit failure tests ask for (failCommit).
+var errInjected = errors.New("injected commit failure")
+
 // errRolledBack is returned when COMMIT answered ROLLBACK.
 var errRolledBack = errors.New("transaction rolled back")
 
@@ -262,7 +271,10 @@ func (s *Store) tryTx(ctx context.Context, async bool, fn func(t *txn) error) (f
 		t.queue("SET LOCAL synchronous_commit = off")
 	}
 	err = fn(t)
-	if err == nil {
+	if err == nil && s.failCommit.CompareAndSwap(true, false) {
+		t.queue("ROLLBACK")
+		err = errors.Join(t.flush(), fmt.Errorf("commit: %w", errInjected))
+	} else if err == nil {
 		t.queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
 			if ct.String() != "COMMIT" {
 				return errRolledBack

@@ -23,15 +23,7 @@ import (
 // resources (disk full, out of memory, too many connections); a
 // read-only server (a standby, default_transaction_read_only); a pool
 // that has no connection before the caller's deadline or is closed.
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, store.ErrUnavailable) {
-		return err
-	}
-	if isUnavailable(err) {
-		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
-	}
-	return err
-}
+func unavailable(err error) error { return store.Unavailable(err, isUnavailable) }
 
 func isUnavailable(err error) bool {
 	var pe *pgconn.PgError

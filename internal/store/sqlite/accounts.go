@@ -11,7 +11,7 @@ import (
 
 // AccountCreate implements store.Store.
 func (s *Store) AccountCreate(ctx context.Context, a *hook.Account, tokenHash []byte) error {
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		_, err := w.exec(`INSERT INTO accounts (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
 			a.ID, a.Name, tokenHash, ms(a.CreatedAt))
 		if err != nil {
@@ -45,7 +45,7 @@ func (s *Store) AccountByTokenHash(ctx context.Context, tokenHash []byte) (*hook
 
 // AccountSetToken implements store.Store.
 func (s *Store) AccountSetToken(ctx context.Context, id string, tokenHash []byte) error {
-	return s.write(ctx, true, false, func(w *wtx) error {
+	return s.write(ctx, durable, func(w *wtx) error {
 		res, err := w.exec(`UPDATE accounts SET token_hash = ? WHERE id = ?`, tokenHash, id)
 		if err != nil {
 			return fmt.Errorf("update account token: %w", err)

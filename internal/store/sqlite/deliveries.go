@@ -57,28 +57,13 @@ func (s *Store) DeliveryGet(ctx context.Context, id string) (*hook.Delivery, err
 
 // DeliveryList implements store.Store.
 func (s *Store) DeliveryList(ctx context.Context, p *store.DeliveryListParams) ([]*hook.Delivery, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		where = append(where, cond)
-		args = append(args, v)
-	}
-	if p.AccountID != "" {
-		add("account_id = ?", p.AccountID)
-	}
-	if p.EndpointID != "" {
-		add("endpoint_id = ?", p.EndpointID)
-	}
-	if p.EventID != "" {
-		add("event_id = ?", p.EventID)
-	}
-	if p.Status != "" {
-		add("status = ?", p.Status)
+	cols, args := p.Where()
+	where := make([]string, len(cols), len(cols)+1)
+	for i, c := range cols {
+		where[i] = c + " = ?"
 	}
 	if p.After != "" {
-		add("id < ?", p.After)
+		where, args = append(where, "id < ?"), append(args, p.After)
 	}
 	q := `SELECT ` + deliveryColumns + ` FROM deliveries`
 	if len(where) > 0 {
@@ -146,23 +131,21 @@ func (w *wtx) insertAttempt(a *hook.Attempt, headers string) (bool, error) {
 // DeliveryRedeliver implements store.Store.
 func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedeliverParams) (*hook.Delivery, error) {
 	var out *hook.Delivery
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		d, err := scanDelivery(w.queryRow(`SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, p.DeliveryID))
 		if err != nil {
 			return err
 		}
-		if d.Trigger == hook.TriggerTest {
-			return hook.Errorf(hook.ENotRedeliverable, "Test deliveries cannot be redelivered; run the test again instead.")
-		}
 		e, err := w.endpointGet(d.EndpointID)
-		if errors.Is(err, store.ErrNotFound) {
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint of this delivery was deleted.")
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if !e.Enabled {
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it first.")
+		ep := hook.EndpointState{Found: e != nil}
+		if e != nil {
+			ep.Enabled = e.Enabled
+		}
+		if err := hook.RedeliverRefusal(d.Trigger, ep); err != nil {
+			return err
 		}
 		var pending int
 		if err := w.queryRow(`SELECT COUNT(*) FROM deliveries WHERE event_id = ? AND endpoint_id = ? AND status = 'pending'`,
@@ -170,10 +153,9 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 			return err
 		}
 		if pending > 0 {
-			return hook.Errorf(hook.EAlreadyPending, "This event already has a pending delivery to this endpoint.")
+			return hook.AlreadyPending()
 		}
-		ev := &hook.Event{ID: d.EventID, AccountID: d.AccountID}
-		out = newDelivery(ev, d.EndpointID, hook.TriggerRedeliver, p.Now)
+		out = hook.NewDelivery(d.EventID, d.AccountID, d.EndpointID, hook.TriggerRedeliver, p.Now)
 		return w.insertDelivery(out, 0)
 	})
 	return out, err
@@ -182,13 +164,13 @@ func (s *Store) DeliveryRedeliver(ctx context.Context, p *store.DeliveryRedelive
 // DeliveryRecover implements store.Store.
 func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverParams) (int, error) {
 	var n int
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		e, err := w.endpointGet(p.EndpointID)
 		if err != nil {
 			return err
 		}
-		if !e.Enabled {
-			return hook.Errorf(hook.EEndpointDisabled, "The endpoint is disabled; re-enable it before recovering events.")
+		if err := hook.RecoverRefusal(e.Enabled); err != nil {
+			return err
 		}
 		q := `SELECT id FROM events ev WHERE account_id = ? AND created_at >= ? AND type <> 'webhook.test'`
 		args := []any{e.AccountID, ms(p.Since)}
@@ -201,16 +183,32 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 		q += ` AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id AND d.endpoint_id = ?
 			AND d.status IN ('succeeded', 'pending')) ORDER BY created_at, id`
 		args = append(args, e.ID)
+		// With a filter, the bodies are read too: the endpoint's current
+		// filter decides.
+		filtered := e.Filter != nil && p.Match != nil
+		if filtered {
+			q = strings.Replace(q, `SELECT id FROM`, `SELECT id, body FROM`, 1)
+		}
 		rows, err := w.s.wconn.QueryContext(w.ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("select events to recover: %w", err)
 		}
 		var ids []string
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var (
+				id   string
+				body []byte
+			)
+			dst := []any{&id}
+			if filtered {
+				dst = append(dst, &body)
+			}
+			if err := rows.Scan(dst...); err != nil {
 				rows.Close()
 				return err
+			}
+			if filtered && !p.Match(e.Filter, body) {
+				continue
 			}
 			ids = append(ids, id)
 		}
@@ -218,8 +216,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 			return err
 		}
 		for _, id := range ids {
-			ev := &hook.Event{ID: id, AccountID: e.AccountID}
-			if err := w.insertDelivery(newDelivery(ev, e.ID, hook.TriggerRecover, p.Now), 0); err != nil {
+			if err := w.insertDelivery(hook.NewDelivery(id, e.AccountID, e.ID, hook.TriggerRecover, p.Now), 0); err != nil {
 				return err
 			}
 		}
@@ -231,7 +228,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p *store.DeliveryRecoverPar
 
 // TestRecord implements store.Store.
 func (s *Store) TestRecord(ctx context.Context, p *store.TestRecordParams) error {
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		ev := p.Event
 		if _, err := w.exec(`INSERT INTO events (id, account_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
 			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
@@ -279,7 +276,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		return nil, nil
 	}
 	var out []*store.Claim
-	err := s.write(ctx, false, false, func(w *wtx) error {
+	err := s.write(ctx, relaxed, func(w *wtx) error {
 		out = nil
 		cands, err := w.claimCandidates(p)
 		if err != nil {
@@ -293,6 +290,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 		var (
 			chosen    []candidate
 			endpoints = map[string]*hook.Endpoint{}
+			rates     = rateSlots{w: w, now: p.Now}
 		)
 		for _, c := range cands {
 			if len(chosen) >= p.Limit {
@@ -305,18 +303,33 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if e == nil || !e.Enabled {
 				continue // canceled with the disable; not claimable
 			}
+			if e.RateLimit > 0 {
+				take, err := rates.admit(c.id, e)
+				if err != nil {
+					return err
+				}
+				if !take {
+					continue // given a later slot
+				}
+			}
 			if p.Reserve != nil && !p.Reserve(c.endpointID, e.AccountID) {
 				continue
 			}
+			if e.RateLimit > 0 {
+				rates.take(c.id, e)
+			}
 			endpoints[c.endpointID] = e
 			chosen = append(chosen, c)
+		}
+		if err := rates.save(); err != nil {
+			return err
 		}
 		if len(chosen) == 0 {
 			return nil
 		}
 		ids := idList(chosen)
 		lease := newLease()
-		if _, err := w.exec(`UPDATE deliveries SET lease = ?, next_attempt_at = ? WHERE id IN (SELECT value FROM json_each(?))`,
+		if _, err := w.exec(`UPDATE deliveries SET lease = ?, next_attempt_at = ?, rate_slot = 0 WHERE id IN (SELECT value FROM json_each(?))`,
 			lease, ms(p.LeaseUntil), ids); err != nil {
 			return fmt.Errorf("lease deliveries: %w", err)
 		}
@@ -333,12 +346,78 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 				return err
 			}
 			e := endpoints[d.EndpointID]
-			cl.Delivery, cl.URL, cl.Keys = d, e.URL, hook.LiveKeys(e.Keys, p.Now)
+			cl.Delivery, cl.URL, cl.Keys, cl.Headers = d, e.URL, hook.LiveKeys(e.Keys, p.Now), e.Headers
 			out = append(out, cl)
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// rateSlots applies endpoints' rate limits within one claim (see
+// store.Store.DeliveryClaim). The single writer makes the read and the
+// write of each endpoint's next slot atomic.
+type rateSlots struct {
+	w    *wtx
+	now  time.Time
+	next map[string]int64 // endpoint id → next free slot, Unix µs
+	held map[string]bool  // delivery id → already holds a slot
+}
+
+// interval is the time between two slots of an endpoint, in µs.
+func interval(e *hook.Endpoint) int64 { return max(1, 1_000_000/int64(e.RateLimit)) }
+
+// admit reports whether a due delivery to e may start now. One that holds
+// a slot may; otherwise one may if the endpoint's next slot has come
+// (take then moves it on, once the delivery is reserved), and one that
+// may not is given the next slot and postponed to it.
+func (r *rateSlots) admit(id string, e *hook.Endpoint) (bool, error) {
+	if r.next == nil {
+		r.next, r.held = map[string]int64{}, map[string]bool{}
+	}
+	var slotted bool
+	if err := r.w.queryRow(`SELECT rate_slot FROM deliveries WHERE id = ?`, id).Scan(&slotted); err != nil {
+		return false, fmt.Errorf("read delivery slot: %w", err)
+	}
+	if slotted {
+		r.held[id] = true
+		return true, nil
+	}
+	next, ok := r.next[e.ID]
+	if !ok {
+		if err := r.w.queryRow(`SELECT rate_next FROM endpoints WHERE id = ?`, e.ID).Scan(&next); err != nil {
+			return false, fmt.Errorf("read endpoint rate slot: %w", err)
+		}
+		r.next[e.ID] = next
+	}
+	if now := r.now.UnixMicro(); next <= now {
+		return true, nil
+	}
+	// Postponed to its slot, rounded up to the column's milliseconds.
+	at := (next + 999) / 1000
+	if _, err := r.w.exec(`UPDATE deliveries SET next_attempt_at = ?, rate_slot = 1 WHERE id = ?`, at, id); err != nil {
+		return false, fmt.Errorf("postpone delivery to its rate slot: %w", err)
+	}
+	r.next[e.ID] = next + interval(e)
+	return false, nil
+}
+
+// take moves e's next slot on for a delivery admitted without one.
+func (r *rateSlots) take(id string, e *hook.Endpoint) {
+	if r.held[id] {
+		return
+	}
+	r.next[e.ID] = max(r.next[e.ID], r.now.UnixMicro()) + interval(e)
+}
+
+// save writes the endpoints' next slots back.
+func (r *rateSlots) save() error {
+	for id, next := range r.next {
+		if _, err := r.w.exec(`UPDATE endpoints SET rate_next = ? WHERE id = ?`, next, id); err != nil {
+			return fmt.Errorf("update endpoint rate slot: %w", err)
+		}
+	}
+	return nil
 }
 
 // bodyScanner scans a delivery row followed by one more column.
@@ -449,7 +528,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 		}
 	}
 	var out *store.DeliveryCompleteResult
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		out = &store.DeliveryCompleteResult{}
 		c := completion{w: w, p: p, out: out, endpoints: make(map[string]*endpointState)}
 		for i, r := range p.Results {
@@ -502,19 +581,8 @@ func (st *endpointState) decide(ds hook.DeliveryState, r *hook.Result, disableAf
 	return hook.Decide(ds, es, *r, disableAfter)
 }
 
-// deliveryUpdate is the change a transition makes to the delivery row.
-func deliveryUpdate(t hook.Transition, a *hook.Attempt, endpointGone bool) (next, lastErr any) {
-	switch t.Status {
-	case hook.StatusPending:
-		return ms(t.NextAttemptAt), nullString(a.Error)
-	case hook.StatusCanceled:
-		if endpointGone {
-			return nil, hook.CanceledDeleted
-		}
-		return nil, hook.CanceledDisabled
-	}
-	return nil, nullString(a.Error)
-}
+// nextAttempt is the next_attempt_at a transition writes.
+func nextAttempt(t hook.Transition) any { return nullMS(t.NextAttemptAt) }
 
 func (c *completion) one(r *hook.Result, headers string) error {
 	w, p := c.w, c.p
@@ -531,10 +599,10 @@ func (c *completion) one(r *hook.Result, headers string) error {
 		// Decided as if the caller still holds the delivery; the update
 		// applies only if it does.
 		t = st.decide(hook.DeliveryState{Status: hook.StatusPending, Lease: r.Lease}, r, p.DisableAfter)
-		next, lastErr := deliveryUpdate(t, &a, st.e == nil)
 		err = w.queryRow(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
 			last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ? AND lease = ? AND status = 'pending'
-			RETURNING attempts`, t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID, r.Lease).Scan(&a.Number)
+			RETURNING attempts`, t.Status, nextAttempt(t), nullInt(t.LastStatusCode), nullString(t.LastError), ms(p.Now),
+			r.DeliveryID, r.Lease).Scan(&a.Number)
 		switch {
 		case err == nil:
 			owned = true
@@ -573,10 +641,9 @@ func (c *completion) one(r *hook.Result, headers string) error {
 		if t.KeepLastError {
 			_, err = w.exec(`UPDATE deliveries SET attempts = attempts + 1, updated_at = ? WHERE id = ?`, ms(p.Now), r.DeliveryID)
 		} else {
-			next, lastErr := deliveryUpdate(t, &a, st.e == nil)
 			_, err = w.exec(`UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease = 0,
 				last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-				t.Status, next, nullInt(a.StatusCode), lastErr, ms(p.Now), r.DeliveryID)
+				t.Status, nextAttempt(t), nullInt(t.LastStatusCode), nullString(t.LastError), ms(p.Now), r.DeliveryID)
 		}
 		if err != nil {
 			return fmt.Errorf("update delivery: %w", err)
@@ -601,11 +668,12 @@ func (c *completion) endpointEffects(st *endpointState, t hook.Transition) error
 	}
 	if t.Disable != "" {
 		e.ConsecutiveFailures = st.failures
-		if err := w.disable(e, t.Disable, p.Now); err != nil {
+		m := hook.AutoDisable(e, t.Disable, p.Now, p.OperatorEvents)
+		if err := w.disable(e); err != nil {
 			return err
 		}
-		if p.OperatorEvents {
-			if err := w.operatorEnqueue(hook.EndpointDisabledEvent(e, p.Now)); err != nil {
+		if m != nil {
+			if err := w.operatorEnqueue(*m); err != nil {
 				return err
 			}
 		}
@@ -616,7 +684,7 @@ func (c *completion) endpointEffects(st *endpointState, t hook.Transition) error
 
 // DeliveryRelease implements store.Store.
 func (s *Store) DeliveryRelease(ctx context.Context, p *store.ReleaseParams) error {
-	return s.write(ctx, false, true, func(w *wtx) error {
+	return s.write(ctx, wake, func(w *wtx) error {
 		for i, id := range p.DeliveryIDs {
 			if _, err := w.exec(`UPDATE deliveries SET lease = 0, next_attempt_at = ? WHERE id = ? AND lease = ? AND status = 'pending'`,
 				ms(p.Now), id, p.Leases[i]); err != nil {
@@ -657,4 +725,30 @@ func newLease() int64 { return rand.Int64N(1<<62) + 1 }
 // placeholders returns "?, ?, …" for n parameters.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// scanIDs reads the one text column of rows and closes them.
+func scanIDs(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, errors.Join(rows.Err(), rows.Close())
+}
+
+// DeliveryRateLimited implements store.Store.
+func (s *Store) DeliveryRateLimited(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND rate_slot = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rate-limited deliveries: %w", err)
+	}
+	return n, nil
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hookd/hookd/internal/hook"
@@ -13,19 +12,29 @@ import (
 )
 
 const endpointColumns = `id, account_id, url, description, event_types, signing, keys, public_key,
-	enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at`
+	enabled, disabled_reason, disabled_at, consecutive_failures, created_at, updated_at, headers, filter, rate_limit`
 
 func scanEndpoint(r interface{ Scan(...any) error }) (*hook.Endpoint, error) {
 	var (
 		e                hook.Endpoint
 		types, keys      string
+		headers          string
+		filter           sql.NullString
 		reason           sql.NullString
 		disabledAt       sql.NullInt64
 		created, updated int64
 	)
 	if err := r.Scan(&e.ID, &e.AccountID, &e.URL, &e.Description, &types, &e.Signing, &keys, &e.PublicKey,
-		&e.Enabled, &reason, &disabledAt, &e.ConsecutiveFailures, &created, &updated); err != nil {
+		&e.Enabled, &reason, &disabledAt, &e.ConsecutiveFailures, &created, &updated, &headers, &filter, &e.RateLimit); err != nil {
 		return nil, err
+	}
+	if headers != "[]" {
+		if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
+			return nil, fmt.Errorf("endpoint %s headers: %w", e.ID, err)
+		}
+	}
+	if filter.Valid {
+		e.Filter = []byte(filter.String)
 	}
 	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
 		return nil, fmt.Errorf("endpoint %s event types: %w", e.ID, err)
@@ -37,6 +46,22 @@ func scanEndpoint(r interface{ Scan(...any) error }) (*hook.Endpoint, error) {
 	e.DisabledAt = fromNullMS(disabledAt)
 	e.CreatedAt, e.UpdatedAt = fromMS(created), fromMS(updated)
 	return &e, nil
+}
+
+// marshalHeaders encodes custom headers for the headers column.
+func marshalHeaders(hs []hook.Header) (string, error) {
+	if len(hs) == 0 {
+		return "[]", nil
+	}
+	return marshalJSON(hs)
+}
+
+// nullFilter is the filter column's value: NULL for no filter.
+func nullFilter(f []byte) any {
+	if f == nil {
+		return nil
+	}
+	return string(f)
 }
 
 func marshalJSON(v any) (string, error) {
@@ -54,12 +79,16 @@ func (s *Store) EndpointCreate(ctx context.Context, e *hook.Endpoint) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, false, false, func(w *wtx) error {
+	headers, err := marshalHeaders(e.Headers)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		w.endpointsChanged()
-		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := w.exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.AccountID, e.URL, e.Description, types, e.Signing, keys, e.PublicKey,
 			e.Enabled, nullString(e.DisabledReason), nullMS(e.DisabledAt), e.ConsecutiveFailures,
-			ms(e.CreatedAt), ms(e.UpdatedAt))
+			ms(e.CreatedAt), ms(e.UpdatedAt), headers, nullFilter(e.Filter), e.RateLimit)
 		if err != nil {
 			return fmt.Errorf("insert endpoint: %w", err)
 		}
@@ -110,56 +139,43 @@ func (s *Store) EndpointList(ctx context.Context, p *store.EndpointListParams) (
 func (s *Store) EndpointUpdate(ctx context.Context, p *store.EndpointUpdateParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
 	// wake: a re-enable may queue an operator message.
-	err := s.write(ctx, false, true, func(w *wtx) error {
+	err := s.write(ctx, wake, func(w *wtx) error {
 		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {
 			return err
 		}
-		before := *e
-		if p.URL != nil {
-			e.URL = *p.URL
-		}
-		if p.Description != nil {
-			e.Description = *p.Description
-		}
-		if p.EventTypes != nil {
-			e.EventTypes = p.EventTypes
-		}
-		switch {
-		case p.Enabled == nil || *p.Enabled == e.Enabled:
-			// Disabling a disabled endpoint changes nothing (SPEC §2).
-		case *p.Enabled:
-			if p.OperatorEvents && hook.Automatic(e.DisabledReason) {
-				if err := w.operatorEnqueue(hook.EndpointEnabledEvent(e, p.Now)); err != nil {
-					return err
-				}
+		c := hook.ApplyPatch(e, p.Patch(), p.Now, p.OperatorEvents)
+		if c.Enabled != nil {
+			if err := w.operatorEnqueue(*c.Enabled); err != nil {
+				return err
 			}
-			e.Enabled, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures = true, "", time.Time{}, 0
-		default:
-			e.Enabled, e.DisabledReason, e.DisabledAt = false, hook.ReasonManual, p.Now
+		}
+		if c.CancelPending {
 			if err := w.cancelPending(e.ID, hook.CanceledDisabled, p.Now); err != nil {
 				return err
 			}
 		}
-		if e.URL == before.URL && e.Description == before.Description && e.Enabled == before.Enabled &&
-			slices.Equal(e.EventTypes, before.EventTypes) {
-			out = e // nothing changes, not even updated_at
+		out = e
+		if !c.Changed {
 			return nil
 		}
-		e.UpdatedAt = p.Now
 		types, err := marshalJSON(e.EventTypes)
 		if err != nil {
 			return err
 		}
+		headers, err := marshalHeaders(e.Headers)
+		if err != nil {
+			return err
+		}
 		_, err = w.exec(`UPDATE endpoints SET url = ?, description = ?, event_types = ?, enabled = ?,
-			disabled_reason = ?, disabled_at = ?, consecutive_failures = ?, updated_at = ? WHERE id = ?`,
+			disabled_reason = ?, disabled_at = ?, consecutive_failures = ?, updated_at = ?,
+			headers = ?, filter = ?, rate_limit = ? WHERE id = ?`,
 			e.URL, e.Description, types, e.Enabled, nullString(e.DisabledReason), nullMS(e.DisabledAt),
-			e.ConsecutiveFailures, ms(e.UpdatedAt), e.ID)
+			e.ConsecutiveFailures, ms(e.UpdatedAt), headers, nullFilter(e.Filter), e.RateLimit, e.ID)
 		if err != nil {
 			return fmt.Errorf("update endpoint: %w", err)
 		}
-		out = e
 		return nil
 	})
 	return out, err
@@ -176,22 +192,21 @@ func (w *wtx) cancelPending(endpointID, reason string, now time.Time) error {
 	return nil
 }
 
-// disable disables an enabled endpoint for reason and cancels its
+// disable stores the disable hook.AutoDisable made of e and cancels its
 // pending deliveries.
-func (w *wtx) disable(e *hook.Endpoint, reason string, now time.Time) error {
+func (w *wtx) disable(e *hook.Endpoint) error {
 	w.endpointsChanged()
 	_, err := w.exec(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE id = ?`,
-		reason, ms(now), ms(now), e.ID)
+		e.DisabledReason, ms(e.DisabledAt), ms(e.UpdatedAt), e.ID)
 	if err != nil {
 		return fmt.Errorf("disable endpoint: %w", err)
 	}
-	e.Enabled, e.DisabledReason, e.DisabledAt, e.UpdatedAt = false, reason, now, now
-	return w.cancelPending(e.ID, hook.CanceledDisabled, now)
+	return w.cancelPending(e.ID, hook.CanceledDisabled, e.DisabledAt)
 }
 
 // EndpointDelete implements store.Store.
 func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) error {
-	return s.write(ctx, false, false, func(w *wtx) error {
+	return s.write(ctx, relaxed, func(w *wtx) error {
 		w.endpointsChanged()
 		res, err := w.exec(`UPDATE endpoints SET deleted_at = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`, ms(now), ms(now), id)
 		if err != nil {
@@ -207,7 +222,7 @@ func (s *Store) EndpointDelete(ctx context.Context, id string, now time.Time) er
 // EndpointRotateKey implements store.Store.
 func (s *Store) EndpointRotateKey(ctx context.Context, p *store.EndpointRotateKeyParams) (*hook.Endpoint, error) {
 	var out *hook.Endpoint
-	err := s.write(ctx, true, false, func(w *wtx) error {
+	err := s.write(ctx, durable, func(w *wtx) error {
 		w.endpointsChanged()
 		e, err := w.endpointGet(p.ID)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hookd/hookd/internal/hook"
 	"github.com/hookd/hookd/internal/store"
@@ -16,34 +15,10 @@ import (
 func (s *Store) EventCreate(ctx context.Context, p *store.EventCreateParams) (*store.EventCreateResult, error) {
 	var out *store.EventCreateResult
 	// Wakes the dispatcher only if some delivery was not handed off.
-	err := s.write(ctx, true, false, func(w *wtx) error {
-		ev := p.Event
-		if p.IdempotencyKey != "" {
-			prev, err := w.idempotentReplay(p)
-			if err != nil || prev != nil {
-				out = prev
-				return err
-			}
-		}
-		if _, err := w.exec(`INSERT INTO events (id, account_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-			ev.ID, ev.AccountID, ev.Type, ev.Body, ms(ev.CreatedAt)); err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
-		dels, claims, err := w.fanOut(ev, p.Handoff)
-		if err != nil {
-			return err
-		}
-		if p.IdempotencyKey != "" {
-			if _, err := w.exec(`INSERT OR REPLACE INTO idempotency_keys (account_id, key, request_hash, event_id, created_at)
-				VALUES (?, ?, ?, ?, ?)`, ev.AccountID, p.IdempotencyKey, p.RequestHash, ev.ID, ms(ev.CreatedAt)); err != nil {
-				return fmt.Errorf("insert idempotency key: %w", err)
-			}
-		}
-		if len(claims) < len(dels) {
-			w.wakeDispatcher()
-		}
-		out = &store.EventCreateResult{Event: ev, Deliveries: dels, Claims: claims}
-		return nil
+	err := s.write(ctx, durable, func(w *wtx) error {
+		var err error
+		out, err = w.eventCreate(p)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -67,12 +42,11 @@ func (w *wtx) idempotentReplay(p *store.EventCreateParams) (*store.EventCreateRe
 	if err != nil {
 		return nil, fmt.Errorf("read idempotency key: %w", err)
 	}
-	if !p.Event.CreatedAt.Before(fromMS(created).Add(p.IdempotencyTTL)) {
+	if !hook.IdempotencyLive(fromMS(created), p.Event.CreatedAt, p.IdempotencyTTL) {
 		return nil, nil // expired: the key starts afresh
 	}
 	if !bytes.Equal(hash, p.RequestHash) {
-		return nil, hook.FieldErrorf(hook.EIdempotencyConflict, "idempotency_key",
-			"This idempotency key was used within the last 24 hours for a different event or data.")
+		return nil, hook.IdempotencyConflict(p.IdempotencyTTL)
 	}
 	ev, err := scanEvent(w.queryRow(`SELECT `+eventColumns+` FROM events WHERE id = ?`, eventID))
 	if errors.Is(err, store.ErrNotFound) {
@@ -93,9 +67,10 @@ func (w *wtx) idempotentReplay(p *store.EventCreateParams) (*store.EventCreateRe
 }
 
 // fanOut creates a scheduled delivery of ev for every enabled endpoint of
-// its account that subscribes to its type. Those that h takes are created
+// its account that subscribes to its type and whose filter match passes.
+// Those that h takes (never an endpoint with a rate limit) are created
 // leased to the caller and returned as claims as well.
-func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*store.Claim, error) {
+func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff, match func([]byte) bool) ([]*hook.Delivery, []*store.Claim, error) {
 	eps, err := w.accountEndpoints(ev.AccountID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("select endpoints: %w", err)
@@ -107,19 +82,19 @@ func (w *wtx) fanOut(ev *hook.Event, h *store.Handoff) ([]*hook.Delivery, []*sto
 		lease  int64
 	)
 	for _, e := range eps {
-		if !e.Subscribes(ev.Type) {
+		if !e.Subscribes(ev.Type) || e.Filter != nil && match != nil && !match(e.Filter) {
 			continue
 		}
-		d := newDelivery(ev, e.ID, hook.TriggerScheduled, ev.CreatedAt)
+		d := hook.NewDelivery(ev.ID, ev.AccountID, e.ID, hook.TriggerScheduled, ev.CreatedAt)
 		var dlease int64
-		if h != nil && h.Reserve(e.ID, ev.AccountID) {
+		if h != nil && e.RateLimit == 0 && h.Reserve(e.ID, ev.AccountID) {
 			if lease == 0 {
 				lease = newLease()
 			}
 			// Leased like a claim: due again at h.Until if the caller dies.
 			dlease, d.NextAttemptAt = lease, h.Until
 			claims = append(claims, &store.Claim{Delivery: d, Lease: lease, Body: ev.Body, URL: e.URL,
-				Keys: hook.LiveKeys(e.Keys, ev.CreatedAt)})
+				Keys: hook.LiveKeys(e.Keys, ev.CreatedAt), Headers: e.Headers})
 		}
 		dels = append(dels, d)
 		leases = append(leases, dlease)
@@ -149,20 +124,6 @@ func (w *wtx) insertDeliveries(ds []*hook.Delivery, leases []int64) error {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	return nil
-}
-
-func newDelivery(ev *hook.Event, endpointID, trigger string, now time.Time) *hook.Delivery {
-	return &hook.Delivery{
-		ID:            hook.NewIDAt(hook.PrefixDelivery, now),
-		EventID:       ev.ID,
-		EndpointID:    endpointID,
-		AccountID:     ev.AccountID,
-		Trigger:       trigger,
-		Status:        hook.StatusPending,
-		NextAttemptAt: now,
-		CreatedAt:     now,
-		UpdatedAt:     now,
-	}
 }
 
 // insertDelivery stores d; lease is 0, or the lease it is created under.

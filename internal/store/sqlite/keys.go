@@ -17,8 +17,7 @@ import (
 // but not a page that a rewrite frees); Scrub then clears the WAL.
 func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysResealParams) (*store.EndpointKeysResealResult, error) {
 	var res *store.EndpointKeysResealResult
-	err := s.write(ctx, true, false, func(w *wtx) (err error) {
-		res = &store.EndpointKeysResealResult{}
+	err := s.write(ctx, durable, func(w *wtx) (err error) {
 		if _, err := w.s.wconn.ExecContext(w.ctx, "PRAGMA secure_delete = ON"); err != nil {
 			return fmt.Errorf("secure_delete: %w", err)
 		}
@@ -27,48 +26,52 @@ func (s *Store) EndpointKeysReseal(ctx context.Context, p *store.EndpointKeysRes
 				err = fmt.Errorf("secure_delete: %w", rerr)
 			}
 		}()
-		type row struct {
-			id   string
-			keys []hook.Key
-		}
-		var rows []row
-		rs, err := w.query(`SELECT id, keys FROM endpoints WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
+		var batch []store.EndpointKeys
+		rs, err := w.query(`SELECT id, keys, headers FROM endpoints WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
 		if err != nil {
 			return err
 		}
 		for rs.Next() {
-			var id, raw string
-			if err := rs.Scan(&id, &raw); err != nil {
+			var id, raw, rawHeads string
+			if err := rs.Scan(&id, &raw, &rawHeads); err != nil {
 				rs.Close()
 				return err
 			}
-			var keys []hook.Key
+			var (
+				keys    []hook.Key
+				headers []hook.Header
+			)
 			if err := json.Unmarshal([]byte(raw), &keys); err != nil {
 				rs.Close()
 				return fmt.Errorf("endpoint %s keys: %w", id, err)
 			}
-			rows = append(rows, row{id, keys})
+			if rawHeads != "[]" {
+				if err := json.Unmarshal([]byte(rawHeads), &headers); err != nil {
+					rs.Close()
+					return fmt.Errorf("endpoint %s headers: %w", id, err)
+				}
+			}
+			batch = append(batch, store.EndpointKeys{ID: id, Keys: keys, Headers: headers})
 		}
 		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
 			return err
 		}
-		for _, r := range rows {
-			res.Last, res.Seen = r.id, res.Seen+1
-			out, changed, err := p.Reseal(r.id, r.keys)
+		res, err = p.Apply(batch, func(id string, keys []hook.Key, headers []hook.Header) error {
+			raw, err := marshalJSON(keys)
 			if err != nil {
 				return err
 			}
-			if !changed {
-				continue
-			}
-			raw, err := marshalJSON(out)
+			heads, err := marshalHeaders(headers)
 			if err != nil {
 				return err
 			}
-			if _, err := w.exec(`UPDATE endpoints SET keys = ? WHERE id = ?`, raw, r.id); err != nil {
+			if _, err := w.exec(`UPDATE endpoints SET keys = ?, headers = ? WHERE id = ?`, raw, heads, id); err != nil {
 				return fmt.Errorf("update endpoint keys: %w", err)
 			}
-			res.Changed++
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if res.Changed > 0 {
 			w.endpointsChanged()

@@ -3,11 +3,9 @@
 package sqlite
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 )
 
 // lockDB takes an exclusive flock on a lock file beside the database's
@@ -21,11 +19,8 @@ func lockDB(_ *os.File, real string) (io.Closer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errInUse
-		}
 		return nil, err
 	}
 	if err := narrow(real + ".lock"); err != nil {
@@ -33,16 +28,4 @@ func lockDB(_ *os.File, real string) (io.Closer, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// links returns how many hard links the file has.
-func links(f *os.File) (int, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Nlink), nil
-	}
-	return 1, nil
 }

@@ -1,10 +1,8 @@
 package sqlite
 
 import (
-	"errors"
 	"io"
 	"os"
-	"syscall"
 )
 
 // lockDB takes an exclusive flock on the database file itself, so the
@@ -21,23 +19,8 @@ import (
 // take the database meanwhile (the flock stays), and hookd opens a
 // database once per process.
 func lockDB(f *os.File, _ string) (io.Closer, error) {
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errInUse
-		}
+	if err := flock(f); err != nil {
 		return nil, err
 	}
 	return f, nil
-}
-
-// links returns how many hard links the file has.
-func links(f *os.File) (int, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Nlink), nil
-	}
-	return 1, nil
 }

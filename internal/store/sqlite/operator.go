@@ -11,7 +11,7 @@ import (
 // OperatorClaim implements store.Store.
 func (s *Store) OperatorClaim(ctx context.Context, p *store.OperatorClaimParams) ([]*store.OperatorMessage, error) {
 	var out []*store.OperatorMessage
-	err := s.write(ctx, false, false, func(w *wtx) error {
+	err := s.write(ctx, relaxed, func(w *wtx) error {
 		out = nil
 		lease := rand.Int64N(1<<62) + 1
 		rows, err := w.query(`UPDATE operator_messages SET lease = ?, next_attempt_at = ?
@@ -36,7 +36,7 @@ func (s *Store) OperatorClaim(ctx context.Context, p *store.OperatorClaimParams)
 
 // OperatorComplete implements store.Store.
 func (s *Store) OperatorComplete(ctx context.Context, p *store.OperatorCompleteParams) error {
-	return s.write(ctx, false, true, func(w *wtx) error {
+	return s.write(ctx, wake, func(w *wtx) error {
 		for _, r := range p.Results {
 			status, next := "failed", any(nil)
 			switch {

@@ -43,26 +43,22 @@ func (s *Store) EndpointStats(ctx context.Context, p *store.EndpointStatsParams)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var i, n int
-		var status string
+		var (
+			i      int64
+			n      int
+			status string
+		)
 		if err := rows.Scan(&i, &status, &n); err != nil {
 			return nil, fmt.Errorf("scan endpoint stats: %w", err)
 		}
-		if i < 0 || i >= len(out) {
-			continue
-		}
-		if status == hook.StatusSucceeded {
-			out[i].Succeeded += n
-		} else {
-			out[i].Failed += n
-		}
+		p.Add(out, i, status, n)
 	}
 	return out, rows.Err()
 }
 
 // SessionCreate implements store.Store.
 func (s *Store) SessionCreate(ctx context.Context, se *store.Session) error {
-	return s.write(ctx, true, false, func(w *wtx) error {
+	return s.write(ctx, durable, func(w *wtx) error {
 		if _, err := w.exec(`DELETE FROM ui_sessions WHERE expires_at <= ?`, ms(se.CreatedAt)); err != nil {
 			return fmt.Errorf("drop expired sessions: %w", err)
 		}
@@ -94,7 +90,7 @@ func (s *Store) SessionGet(ctx context.Context, idHash []byte, now time.Time) (*
 
 // SessionDelete implements store.Store.
 func (s *Store) SessionDelete(ctx context.Context, idHash []byte) error {
-	return s.write(ctx, true, false, func(w *wtx) error {
+	return s.write(ctx, durable, func(w *wtx) error {
 		if _, err := w.exec(`DELETE FROM ui_sessions WHERE id_hash = ?`, idHash); err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
@@ -104,7 +100,7 @@ func (s *Store) SessionDelete(ctx context.Context, idHash []byte) error {
 
 // PortalLinkCreate implements store.Store.
 func (s *Store) PortalLinkCreate(ctx context.Context, l *store.PortalLink) error {
-	return s.write(ctx, true, false, func(w *wtx) error {
+	return s.write(ctx, durable, func(w *wtx) error {
 		if _, err := w.exec(`DELETE FROM portal_links WHERE expires_at <= ?`, ms(l.CreatedAt)); err != nil {
 			return fmt.Errorf("drop expired portal links: %w", err)
 		}
@@ -122,7 +118,7 @@ func (s *Store) PortalLinkCreate(ctx context.Context, l *store.PortalLink) error
 // PortalLinkUse implements store.Store.
 func (s *Store) PortalLinkUse(ctx context.Context, tokenHash []byte, now time.Time) (*store.PortalLink, error) {
 	var l store.PortalLink
-	err := s.write(ctx, true, false, func(w *wtx) error {
+	err := s.write(ctx, durable, func(w *wtx) error {
 		var ttl, created, expires int64
 		err := w.queryRow(`UPDATE portal_links SET used_at = ?
 			WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?

@@ -13,29 +13,17 @@ import (
 // fewer than p.Limit events.
 func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneResult, error) {
 	out := &store.PruneResult{}
-	err := s.write(ctx, false, false, func(w *wtx) error {
+	err := s.write(ctx, relaxed, func(w *wtx) error {
 		*out = store.PruneResult{}
 		// An event goes with its deliveries and attempts once it and all
 		// of them are older than the cutoff and none is pending: a recent
 		// redelivery or recover keeps an old event.
-		rows, err := w.query(`SELECT id FROM events ev WHERE created_at < ?
+		ids, err := scanIDs(w.query(`SELECT id FROM events ev WHERE created_at < ?
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id
 				AND (d.status = 'pending' OR d.updated_at >= ?))
-			ORDER BY created_at LIMIT ?`, ms(p.Before), ms(p.Before), p.Limit)
+			ORDER BY created_at LIMIT ?`, ms(p.Before), ms(p.Before), p.Limit))
 		if err != nil {
 			return fmt.Errorf("select events to prune: %w", err)
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
-			return err
 		}
 		for _, id := range ids {
 			res, err := w.exec(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?)`, id)

@@ -2,9 +2,13 @@
 // WAL mode, written by a single connection and read by a small pool.
 //
 // All writes go through one goroutine that owns the writer connection. It
-// takes whatever writes are queued, runs them in one transaction (each in a
-// savepoint, so one failing write does not undo the others) and commits
-// once: group commit. Only transactions that accept events wait for an
+// takes whatever writes are queued, runs them in one transaction, without
+// savepoints, and commits once: group commit. When one write of the batch
+// fails, the whole transaction is rolled back and each write runs again in
+// a transaction of its own, so that a failure is only its own write's: a
+// write may run twice, asking the caller's Reserve twice, which the
+// storage contract allows (see internal/store). When the commit itself
+// fails, every write of the batch fails with it. Only transactions that accept events wait for an
 // fsync (synchronous=FULL); claims, results and the rest commit with
 // synchronous=NORMAL, which in WAL mode survives a crash of the process and
 // can lose only the last moments of those to a power cut, which at-least-once
@@ -26,16 +30,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/migrate"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -68,6 +68,9 @@ type Store struct {
 	walRestart atomic.Int64
 	work       chan struct{}
 	health     writeHealth // see WriteProbe
+	// failCommit makes the next commit fail (rolled back instead): the
+	// storage contract's tests inject a failed commit with it.
+	failCommit atomic.Bool
 
 	closeOnce sync.Once
 }
@@ -214,49 +217,33 @@ func (s *Store) checkpoint() (logPages int) {
 }
 
 // migrate applies the embedded migrations that have not run yet, each in
-// its own transaction.
+// its own transaction (see internal/store/migrate).
 func (s *Store) migrate(ctx context.Context) error {
-	c := s.wconn
-	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	ms, err := migrate.Load(migrations, "migrations")
+	if err == nil {
+		err = migrate.Run(ctx, dialect{s.wconn}, ms)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	sort.Strings(names)
-	var current int
-	if err := c.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, name := range names {
-		v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", name)
-		}
-		if v <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if err := s.migrateOne(ctx, v, string(body)); err != nil {
-			return fmt.Errorf("migrate %s: %w", filepath.Base(name), err)
-		}
-	}
-	if len(names) > 0 {
-		last, _ := strconv.Atoi(strings.SplitN(filepath.Base(names[len(names)-1]), "_", 2)[0])
-		if current > last {
-			return fmt.Errorf("database schema version %d is newer than this hookd knows (%d): upgrade hookd", current, last)
-		}
 	}
 	return nil
 }
 
-func (s *Store) migrateOne(ctx context.Context, version int, body string) (err error) {
-	c := s.wconn
+// dialect keeps SQLite's schema version for internal/store/migrate.
+type dialect struct{ c *sql.Conn }
+
+func (d dialect) Current(ctx context.Context) (int, error) {
+	if _, err := d.c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return 0, err
+	}
+	var current int
+	err := d.c.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	return current, err
+}
+
+func (d dialect) Apply(ctx context.Context, m migrate.Migration) (err error) {
+	c := d.c
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -265,11 +252,11 @@ func (s *Store) migrateOne(ctx context.Context, version int, body string) (err e
 			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	if _, err := c.ExecContext(ctx, body); err != nil {
+	if _, err := c.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := c.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		version, time.Now().UnixMilli()); err != nil {
+		m.Version, time.Now().UnixMilli()); err != nil {
 		return err
 	}
 	_, err = c.ExecContext(ctx, "COMMIT")

@@ -20,15 +20,7 @@ import (
 // busy timeout, the store is closing) comes back wrapped in
 // store.ErrUnavailable; any other error, a bug or a constraint, comes back
 // as it is.
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, store.ErrUnavailable) {
-		return err
-	}
-	if isUnavailable(err) {
-		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
-	}
-	return err
-}
+func unavailable(err error) error { return store.Unavailable(err, isUnavailable) }
 
 func isUnavailable(err error) bool {
 	var se *sqlite.Error

@@ -11,6 +11,9 @@ import (
 // errClosed is returned for writes queued after Close.
 var errClosed = errors.New("sqlite store closed")
 
+// errInjected is the commit failure tests ask for (failNextCommit).
+var errInjected = errors.New("injected commit failure")
+
 // writeOp is one write, run by the writer goroutine inside the current
 // batch's transaction.
 type writeOp struct {
@@ -26,10 +29,24 @@ type writeOp struct {
 	done chan struct{}
 }
 
+// writeMode says how a write commits.
+type writeMode uint8
+
+const (
+	// relaxed: the commit is not fsync'd (synchronous=NORMAL) and does
+	// not signal WorkAvailable by itself (an op may still ask, with
+	// wtx.wakeDispatcher).
+	relaxed writeMode = 0
+	// durable: the batch's commit is fsync'd (synchronous=FULL).
+	durable writeMode = 1 << iota
+	// wake: WorkAvailable is signalled after the commit.
+	wake
+)
+
 // write queues fn and waits until its transaction has committed (or
 // failed). fn runs on the writer goroutine and must not call write.
-func (s *Store) write(ctx context.Context, durable, wake bool, fn func(w *wtx) error) error {
-	op := &writeOp{ctx: ctx, fn: fn, durable: durable, wake: wake, done: make(chan struct{})}
+func (s *Store) write(ctx context.Context, mode writeMode, fn func(w *wtx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, durable: mode&durable != 0, wake: mode&wake != 0, done: make(chan struct{})}
 	select {
 	case s.ops <- op:
 	case <-s.stop:
@@ -178,8 +195,10 @@ func (s *Store) runBatch(ops []*writeOp) {
 	w := &wtx{s: s, ctx: ctx}
 	// All ops in one transaction, without savepoints: the common case.
 	// If one fails, nothing of the batch is kept, and each op runs again
-	// in a transaction of its own, so that its failure is its own. (Ops
-	// may run twice; their reservations are counted by their callers.)
+	// in a transaction of its own, so that its failure is its own. Ops
+	// may thus run twice and ask their callers' Reserve twice; the
+	// storage contract allows it (callers give back what their answer
+	// does not use). A failed commit fails every op of the batch.
 	err := s.inTx(ctx, durable, func() error {
 		for _, op := range live {
 			if err := s.runOp(w, op); err != nil {
@@ -253,6 +272,10 @@ func (s *Store) inTx(ctx context.Context, durable bool, fn func() error) (err er
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
 		return err
+	}
+	if s.failCommit.CompareAndSwap(true, false) {
+		_, _ = c.ExecContext(ctx, "ROLLBACK")
+		return fmt.Errorf("commit: %w", errInjected)
 	}
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		_, _ = c.ExecContext(ctx, "ROLLBACK")

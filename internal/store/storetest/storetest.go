@@ -38,6 +38,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EventIdempotency", testEventIdempotency},
 		{"EventCreateConcurrent", testEventCreateConcurrent},
 		{"EventCreateConflictsInBatch", testEventCreateConflictsInBatch},
+		{"CommitFailure", testCommitFailure},
 		{"ClaimLeases", testClaimLeases},
 		{"EventHandoff", testEventHandoff},
 		{"ClaimCapacity", testClaimCapacity},
@@ -52,6 +53,7 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"Recover", testRecover},
 		{"TestRecord", testTestRecord},
 		{"DeliveryListFilters", testDeliveryListFilters},
+		{"EventList", testEventList},
 		{"NextDue", testNextDue},
 		{"OperatorMessages", testOperatorMessages},
 		{"Prune", testPrune},
@@ -60,6 +62,14 @@ func Exercise(t *testing.T, open OpenFunc) {
 		{"EndpointStats", testEndpointStats},
 		{"Sessions", testSessions},
 		{"PortalLinks", testPortalLinks},
+		{"Backlog", testBacklog}, {"EndpointCounts", testEndpointCounts}, // backlog.go
+		{"EndpointControls", testEndpointControls},
+		{"EventFilterAndHeaders", testEventFilterAndHeaders},
+		{"RecoverFilter", testRecoverFilter},
+		{"ClaimRateLimit", testClaimRateLimit},
+		{"EventCreateBatch", testEventCreateBatch},
+		{"EventCreateBatchHandoff", testEventCreateBatchHandoff},
+		{"EventCreateBatchConcurrent", testEventCreateBatchConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

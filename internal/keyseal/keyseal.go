@@ -1,4 +1,4 @@
-// Package secretbox encrypts endpoint signing keys at rest with
+// Package keyseal encrypts endpoint signing keys at rest with
 // AES-256-GCM under the operator's --secret-key.
 //
 // A sealed value reads "enc:v1:<key id>:<base64(nonce || ciphertext)>",
@@ -8,8 +8,9 @@
 // plaintext (keys stored before a secret key was configured) and open as
 // they are. hookd serve seals them, and re-seals values sealed by an
 // older key of the list, at start (see Box.Reseal); hookd seal does it
-// on demand.
-package secretbox
+// on demand. (The seal is AES-256-GCM, not the XSalsa20-Poly1305 of
+// NaCl's secretbox, whose name this package once had.)
+package keyseal
 
 import (
 	"crypto/aes"
@@ -72,7 +73,7 @@ func New(keys ...[]byte) (*Box, error) {
 	b := &Box{}
 	for _, raw := range keys {
 		if len(raw) != 32 {
-			return nil, errors.New("secretbox: keys are 32 bytes")
+			return nil, errors.New("keyseal: keys are 32 bytes")
 		}
 		block, err := aes.NewCipher(raw)
 		if err != nil {
@@ -86,7 +87,7 @@ func New(keys ...[]byte) (*Box, error) {
 		b.keys = append(b.keys, key{id: hex.EncodeToString(sum[:4]), aead: aead})
 	}
 	if len(b.keys) == 0 {
-		return nil, errors.New("secretbox: no key")
+		return nil, errors.New("keyseal: no key")
 	}
 	return b, nil
 }
@@ -103,7 +104,7 @@ func (b *Box) Seal(plain string) (string, error) {
 }
 
 // ErrWrongKey means a value was sealed with a key this Box does not hold.
-var ErrWrongKey = errors.New("secretbox: sealed with another secret key")
+var ErrWrongKey = errors.New("keyseal: sealed with another secret key")
 
 // Open decrypts a sealed value; a plaintext value is returned as is.
 func (b *Box) Open(stored string) (string, error) {
@@ -123,7 +124,7 @@ func open(b *Box, stored string) (string, error) {
 	}
 	id, data, ok := strings.Cut(rest, ":")
 	if !ok {
-		return "", errors.New("secretbox: malformed sealed value")
+		return "", errors.New("keyseal: malformed sealed value")
 	}
 	if b == nil {
 		return "", ErrWrongKey
@@ -134,11 +135,11 @@ func open(b *Box, stored string) (string, error) {
 		}
 		raw, err := base64.RawStdEncoding.DecodeString(data)
 		if err != nil || len(raw) < k.aead.NonceSize() {
-			return "", errors.New("secretbox: malformed sealed value")
+			return "", errors.New("keyseal: malformed sealed value")
 		}
 		plain, err := k.aead.Open(nil, raw[:k.aead.NonceSize()], raw[k.aead.NonceSize():], []byte(id))
 		if err != nil {
-			return "", errors.New("secretbox: sealed value does not authenticate")
+			return "", errors.New("keyseal: sealed value does not authenticate")
 		}
 		return string(plain), nil
 	}

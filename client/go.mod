@@ -1,0 +1,3 @@
+module github.com/hookd/hookd/client
+
+go 1.25

@@ -59,12 +59,12 @@ func newAttemptLog(log *slog.Logger, now func() time.Time) *attemptLog {
 
 // attempt logs the outcome of an attempt of del; retryAt is when it goes
 // again (zero: no retry left).
-func (l *attemptLog) attempt(del *hook.Delivery, o *Outcome, retryAt time.Time) {
+func (l *attemptLog) attempt(ctx context.Context, del *hook.Delivery, o *Outcome, retryAt time.Time) {
 	if o.OK() {
-		if !l.log.Enabled(context.Background(), slog.LevelDebug) {
+		if !l.log.Enabled(ctx, slog.LevelDebug) {
 			return // the hot path: build no attributes for nothing
 		}
-		l.log.Debug("attempt succeeded", slog.String("endpoint_id", del.EndpointID), slog.String("delivery_id", del.ID),
+		l.log.DebugContext(ctx, "attempt succeeded", slog.String("endpoint_id", del.EndpointID), slog.String("delivery_id", del.ID),
 			slog.String("event_id", del.EventID), slog.Int("attempt", del.Attempts+1), slog.Int("status_code", o.StatusCode),
 			slog.Duration("duration", o.Duration))
 		return
@@ -104,7 +104,7 @@ func (l *attemptLog) attempt(del *hook.Delivery, o *Outcome, retryAt time.Time) 
 	} else {
 		attrs = append(attrs, slog.Bool("will_retry", true), slog.Time("next_attempt_at", retryAt))
 	}
-	l.log.Info("attempt failed", attrs...)
+	l.log.InfoContext(ctx, "attempt failed", attrs...)
 }
 
 func (f *failures) note(o *Outcome) {

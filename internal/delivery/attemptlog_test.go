@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -41,8 +42,8 @@ func (b *logBundle) count(msg string) int {
 func TestAttemptLogLevels(t *testing.T) {
 	t.Parallel()
 	info := newLogBundle(t, slog.LevelInfo)
-	info.log.attempt(testDelivery("ep_a", 0), info.ok, time.Time{})
-	info.log.attempt(testDelivery("ep_a", 0), info.fail, info.now.Add(time.Minute))
+	info.log.attempt(context.Background(), testDelivery("ep_a", 0), info.ok, time.Time{})
+	info.log.attempt(context.Background(), testDelivery("ep_a", 0), info.fail, info.now.Add(time.Minute))
 	if n := info.count("attempt succeeded"); n != 0 {
 		t.Errorf("at info, %d success lines, want 0 (successes are debug):\n%s", n, info.buf)
 	}
@@ -56,12 +57,12 @@ func TestAttemptLogLevels(t *testing.T) {
 		}
 	}
 	debug := newLogBundle(t, slog.LevelDebug)
-	debug.log.attempt(testDelivery("ep_a", 2), debug.ok, time.Time{})
+	debug.log.attempt(context.Background(), testDelivery("ep_a", 2), debug.ok, time.Time{})
 	if n := debug.count("attempt succeeded"); n != 1 || !strings.Contains(debug.buf.String(), "attempt=3") {
 		t.Errorf("at debug, want one success line of attempt 3:\n%s", debug.buf)
 	}
 	last := newLogBundle(t, slog.LevelInfo)
-	last.log.attempt(testDelivery("ep_a", 3), last.fail, time.Time{})
+	last.log.attempt(context.Background(), testDelivery("ep_a", 3), last.fail, time.Time{})
 	if !strings.Contains(last.buf.String(), "will_retry=false") {
 		t.Errorf("a last failed attempt does not say there is no retry:\n%s", last.buf)
 	}
@@ -73,10 +74,10 @@ func TestAttemptLogRateLimitsPerEndpoint(t *testing.T) {
 	t.Parallel()
 	b := newLogBundle(t, slog.LevelInfo)
 	for range 1000 {
-		b.log.attempt(testDelivery("ep_a", 0), b.fail, b.now.Add(time.Minute))
+		b.log.attempt(context.Background(), testDelivery("ep_a", 0), b.fail, b.now.Add(time.Minute))
 		b.now = b.now.Add(time.Millisecond) // 1000 failures within one second
 	}
-	b.log.attempt(testDelivery("ep_b", 0), b.fail, b.now.Add(time.Minute))
+	b.log.attempt(context.Background(), testDelivery("ep_b", 0), b.fail, b.now.Add(time.Minute))
 	if n := b.count("attempt failed"); n != 2 {
 		t.Fatalf("%d failure lines for 1000 failures of ep_a and 1 of ep_b, want 2:\n%s", n, b.buf)
 	}
@@ -93,7 +94,7 @@ func TestAttemptLogRateLimitsPerEndpoint(t *testing.T) {
 		t.Errorf("%d windows still open after the sweep; closed windows must be forgotten", len(b.log.windows))
 	}
 	// The next window starts with a full line again.
-	b.log.attempt(testDelivery("ep_a", 1), b.fail, b.now.Add(time.Minute))
+	b.log.attempt(context.Background(), testDelivery("ep_a", 1), b.fail, b.now.Add(time.Minute))
 	if n := b.count("attempt failed"); n != 3 {
 		t.Errorf("%d failure lines after a new window began, want 3:\n%s", n, b.buf)
 	}
@@ -106,7 +107,7 @@ func TestAttemptLogBoundsEndpoints(t *testing.T) {
 	b := newLogBundle(t, slog.LevelInfo)
 	b.log.max = 3
 	for i := range 10 {
-		b.log.attempt(testDelivery("ep_"+string(rune('a'+i)), 0), b.fail, time.Time{})
+		b.log.attempt(context.Background(), testDelivery("ep_"+string(rune('a'+i)), 0), b.fail, time.Time{})
 	}
 	if n := len(b.log.windows); n != 3 {
 		t.Errorf("%d windows open, want the bound 3", n)

@@ -647,7 +647,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *store.Claim) (*hook.Result,
 	if r.OK && del.Trigger == hook.TriggerScheduled { // accepted → 2xx (docs/operations.md)
 		d.cfg.Metrics.DeliveryLatency.Observe(o.StartedAt.Add(o.Duration).Sub(del.CreatedAt).Seconds())
 	}
-	d.log.attempt(del, o, r.RetryAt)
+	d.log.attempt(ctx, del, o, r.RetryAt)
 	return r, nil
 }
 

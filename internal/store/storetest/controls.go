@@ -214,7 +214,7 @@ func testClaimRateLimit(t *testing.T, b *bundle) {
 			t.Errorf("delivery %d: %s, %d attempts, next at %v; want pending, 0, %v", i+1, d.Status, d.Attempts, d.NextAttemptAt, wantAt)
 		}
 	}
-	if again := claim(now.Add(499*time.Millisecond)); len(again) != 0 {
+	if again := claim(now.Add(499 * time.Millisecond)); len(again) != 0 {
 		t.Errorf("claimed %d before the next slot", len(again))
 	}
 	// Each slot in turn; a delivery holding a slot takes no other.
@@ -231,7 +231,7 @@ func testClaimRateLimit(t *testing.T, b *bundle) {
 	for i := range 3 {
 		late = append(late, b.event(t, a, "call.received", now.Add(3*time.Second+time.Duration(i)*time.Millisecond)).Deliveries[0].ID)
 	}
-	claim(now.Add(3*time.Second)) // one starts; the others get turns 500 ms apart
+	claim(now.Add(3 * time.Second)) // one starts; the others get turns 500 ms apart
 	stalled := now.Add(30 * time.Second)
 	cl = claim(stalled)
 	if len(cl) != 1 || cl[0].Delivery.ID != late[1] {

@@ -12,13 +12,10 @@ ALTER TABLE endpoints ADD COLUMN rate_limit integer NOT NULL DEFAULT 0; -- deliv
 -- the endpoint rows that result writes lock.
 CREATE TABLE endpoint_rate_slots (
     endpoint_id text PRIMARY KEY,
-    next        timestamptz NOT NULL,
-    -- The earliest time the next delivery may start: it spaces starts by
-    -- 1/rate_limit even when turns fell due together (a node was late).
-    bucket      timestamptz NOT NULL DEFAULT 'epoch'
+    next        timestamptz NOT NULL
 );
--- true: the delivery was given a rate-limit turn (its next_attempt_at)
--- and waits for it.
+-- true: the delivery was given a rate-limit slot (its next_attempt_at)
+-- and starts then without taking another.
 ALTER TABLE deliveries ADD COLUMN rate_slot boolean NOT NULL DEFAULT false;
 -- hookd_deliveries_rate_limited counts these.
 CREATE INDEX deliveries_rate_slot ON deliveries (id) WHERE status = 'pending' AND rate_slot;

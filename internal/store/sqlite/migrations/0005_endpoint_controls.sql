@@ -6,11 +6,8 @@ ALTER TABLE endpoints ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 0; -- deliv
 -- The rate limit's next free slot (Unix microseconds): a delivery may
 -- start at or after it, and each one taken moves it on by 1/rate_limit.
 ALTER TABLE endpoints ADD COLUMN rate_next INTEGER NOT NULL DEFAULT 0;
--- The earliest time (Unix microseconds) the next delivery may start:
--- it spaces starts by 1/rate_limit even when turns fell due together.
-ALTER TABLE endpoints ADD COLUMN rate_bucket INTEGER NOT NULL DEFAULT 0;
--- 1: the delivery was given a rate-limit turn (its next_attempt_at) and
--- waits for it.
+-- 1: the delivery was given a rate-limit slot (its next_attempt_at) and
+-- starts then without taking another.
 ALTER TABLE deliveries ADD COLUMN rate_slot INTEGER NOT NULL DEFAULT 0;
 -- hookd_deliveries_rate_limited counts these.
 CREATE INDEX deliveries_rate_slot ON deliveries (id) WHERE status = 'pending' AND rate_slot = 1;

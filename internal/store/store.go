@@ -96,6 +96,9 @@ type Store interface {
 	// and is not leased now. Either way the slot moves on by 1/RateLimit,
 	// so deliveries start at most RateLimit a second to the endpoint, in
 	// queue order, whichever nodes claim them. A slot is not an attempt.
+	// Starts are also spaced by a per-endpoint bucket that may lag at most
+	// a short burst behind now: due deliveries beyond it (turns that fell
+	// due together while no node claimed) wait again, keeping their turn.
 	DeliveryClaim(ctx context.Context, p *DeliveryClaimParams) ([]*Claim, error)
 	// DeliveryComplete records attempt results in order, applying
 	// hook.Decide to each, in one transaction. A result whose attempt id is

@@ -93,22 +93,23 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 				limited = append(limited, c.endpointID)
 			}
 		}
-		slots := make(map[string]time.Time, len(limited))
+		type rateState struct{ tail, bucket, refused time.Time }
+		slots := make(map[string]*rateState, len(limited))
 		if len(limited) > 0 {
 			slices.Sort(limited)
 			t.queue(`INSERT INTO endpoint_rate_slots (endpoint_id, next) SELECT u.id, 'epoch' FROM unnest($1::text[]) AS u (id)
 				ON CONFLICT DO NOTHING`, limited)
-			t.queue(`SELECT endpoint_id, next FROM endpoint_rate_slots WHERE endpoint_id = ANY ($1) ORDER BY endpoint_id FOR UPDATE`,
+			t.queue(`SELECT endpoint_id, next, bucket FROM endpoint_rate_slots WHERE endpoint_id = ANY ($1) ORDER BY endpoint_id FOR UPDATE`,
 				limited).Query(func(r pgx.Rows) error {
 				for r.Next() {
 					var (
-						id   string
-						next time.Time
+						id string
+						st rateState
 					)
-					if err := r.Scan(&id, &next); err != nil {
+					if err := r.Scan(&id, &st.tail, &st.bucket); err != nil {
 						return err
 					}
-					slots[id] = next
+					slots[id] = &st
 				}
 				return r.Err()
 			})
@@ -120,6 +121,9 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			postponed   []string
 			postponedTo []time.Time
 		)
+		wait := func(id string, at time.Time) {
+			postponed, postponedTo = append(postponed, id), append(postponedTo, at)
+		}
 		refused := make(map[string]bool) // endpoints at their limit
 		for _, c := range cands {
 			if len(picked) >= p.Limit {
@@ -128,13 +132,24 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 			if refused[c.endpointID] {
 				continue
 			}
-			step := time.Duration(0)
-			if c.rateLimit > 0 && !c.slotted {
-				step = max(time.Microsecond, time.Second/time.Duration(c.rateLimit))
-				if next := slots[c.endpointID]; next.After(p.Now) {
-					// Its turn comes at the endpoint's next slot.
-					postponed, postponedTo = append(postponed, c.id), append(postponedTo, next)
-					slots[c.endpointID] = next.Add(step)
+			var (
+				st   *rateState
+				step time.Duration
+			)
+			if c.rateLimit > 0 {
+				// A turn for one that holds none while others wait for
+				// theirs; and a start only when the endpoint's start bucket
+				// allows (see store.Store.DeliveryClaim and rateBurst).
+				st, step = slots[c.endpointID], max(time.Microsecond, time.Second/time.Duration(c.rateLimit))
+				if !c.slotted && st.tail.After(p.Now) {
+					wait(c.id, st.tail)
+					st.tail = st.tail.Add(step)
+					continue
+				}
+				if b := later(st.bucket, p.Now.Add(-rateBurst)); b.After(p.Now) {
+					at := later(b, st.refused.Add(step))
+					st.refused, st.tail = at, later(st.tail, at.Add(step))
+					wait(c.id, at)
 					continue
 				}
 			}
@@ -142,8 +157,11 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 				refused[c.endpointID] = true
 				continue
 			}
-			if step > 0 {
-				slots[c.endpointID] = later(slots[c.endpointID], p.Now).Add(step)
+			if st != nil {
+				st.bucket = later(st.bucket, p.Now.Add(-rateBurst)).Add(step)
+				if !c.slotted {
+					st.tail = later(st.tail, p.Now).Add(step)
+				}
 			}
 			picked = append(picked, c.id)
 		}
@@ -152,12 +170,13 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 				FROM unnest($1::text[], $2::timestamptz[]) AS u (id, at) WHERE d.id = u.id`, postponed, postponedTo)
 		}
 		if len(limited) > 0 {
-			nexts := make([]time.Time, len(limited))
+			tails, buckets := make([]time.Time, len(limited)), make([]time.Time, len(limited))
 			for i, id := range limited {
-				nexts[i] = slots[id]
+				tails[i], buckets[i] = slots[id].tail, slots[id].bucket
 			}
-			t.queue(`UPDATE endpoint_rate_slots s SET next = u.next FROM unnest($1::text[], $2::timestamptz[]) AS u (id, next)
-				WHERE s.endpoint_id = u.id`, limited, nexts)
+			t.queue(`UPDATE endpoint_rate_slots s SET next = u.next, bucket = u.bucket
+				FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS u (id, next, bucket)
+				WHERE s.endpoint_id = u.id`, limited, tails, buckets)
 		}
 		if len(picked) == 0 {
 			return nil
@@ -221,6 +240,11 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 	}
 	return out, nil
 }
+
+// rateBurst is how far an endpoint's start bucket may lag behind now:
+// after a pause (a busy node, a stalled claim), at most this much of
+// turns start at once, not every turn that fell due meanwhile.
+const rateBurst = 20 * time.Millisecond
 
 // later returns the later of a and b.
 func later(a, b time.Time) time.Time {

@@ -356,65 +356,100 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams)
 
 // rateSlots applies endpoints' rate limits within one claim (see
 // store.Store.DeliveryClaim). The single writer makes the read and the
-// write of each endpoint's next slot atomic.
+// write of each endpoint's state atomic. Times are Unix microseconds.
 type rateSlots struct {
-	w    *wtx
-	now  time.Time
-	next map[string]int64 // endpoint id → next free slot, Unix µs
-	held map[string]bool  // delivery id → already holds a slot
+	w     *wtx
+	now   time.Time
+	state map[string]*rateState
+	held  map[string]bool // delivery id → held a turn when admitted
 }
 
-// interval is the time between two slots of an endpoint, in µs.
+// rateState is one endpoint's rate-limit state: tail is the turn after
+// the last one handed out (queue order), bucket the earliest time the
+// next delivery may start (start spacing), given when a delivery starts.
+type rateState struct {
+	tail, bucket int64
+	refused      int64 // the last time a waiting delivery was given in this claim
+}
+
+// interval is the time between two turns of an endpoint, in µs.
 func interval(e *hook.Endpoint) int64 { return max(1, 1_000_000/int64(e.RateLimit)) }
 
-// admit reports whether a due delivery to e may start now. One that holds
-// a slot may; otherwise one may if the endpoint's next slot has come
-// (take then moves it on, once the delivery is reserved), and one that
-// may not is given the next slot and postponed to it.
-func (r *rateSlots) admit(id string, e *hook.Endpoint) (bool, error) {
-	if r.next == nil {
-		r.next, r.held = map[string]int64{}, map[string]bool{}
+// rateBurst is how far the start bucket may lag behind now: after a pause
+// (a busy node, a stalled claim), at most this much of turns start at
+// once, not every turn that fell due meanwhile.
+const rateBurst = 20_000 // µs
+
+func (r *rateSlots) get(e *hook.Endpoint) (*rateState, error) {
+	if r.state == nil {
+		r.state, r.held = map[string]*rateState{}, map[string]bool{}
 	}
-	var slotted bool
-	if err := r.w.queryRow(`SELECT rate_slot FROM deliveries WHERE id = ?`, id).Scan(&slotted); err != nil {
-		return false, fmt.Errorf("read delivery slot: %w", err)
-	}
-	if slotted {
-		r.held[id] = true
-		return true, nil
-	}
-	next, ok := r.next[e.ID]
+	st, ok := r.state[e.ID]
 	if !ok {
-		if err := r.w.queryRow(`SELECT rate_next FROM endpoints WHERE id = ?`, e.ID).Scan(&next); err != nil {
-			return false, fmt.Errorf("read endpoint rate slot: %w", err)
+		st = &rateState{}
+		if err := r.w.queryRow(`SELECT rate_next, rate_bucket FROM endpoints WHERE id = ?`, e.ID).Scan(&st.tail, &st.bucket); err != nil {
+			return nil, fmt.Errorf("read endpoint rate state: %w", err)
 		}
-		r.next[e.ID] = next
+		r.state[e.ID] = st
 	}
-	if now := r.now.UnixMicro(); next <= now {
-		return true, nil
-	}
-	// Postponed to its slot, rounded up to the column's milliseconds.
-	at := (next + 999) / 1000
-	if _, err := r.w.exec(`UPDATE deliveries SET next_attempt_at = ?, rate_slot = 1 WHERE id = ?`, at, id); err != nil {
-		return false, fmt.Errorf("postpone delivery to its rate slot: %w", err)
-	}
-	r.next[e.ID] = next + interval(e)
-	return false, nil
+	return st, nil
 }
 
-// take moves e's next slot on for a delivery admitted without one.
+// postpone makes a delivery wait for its turn at (µs), holding it.
+func (r *rateSlots) postpone(id string, at int64) error {
+	// Rounded up to the column's milliseconds.
+	if _, err := r.w.exec(`UPDATE deliveries SET next_attempt_at = ?, rate_slot = 1 WHERE id = ?`, (at+999)/1000, id); err != nil {
+		return fmt.Errorf("postpone delivery to its rate-limit turn: %w", err)
+	}
+	return nil
+}
+
+// admit reports whether a due delivery to e may start now. One that holds
+// no turn while others wait for theirs is given the turn after them. Any
+// delivery starts only if the endpoint's start bucket allows; one that
+// may not waits for the bucket's next time, keeping its turn.
+func (r *rateSlots) admit(id string, e *hook.Endpoint) (bool, error) {
+	st, err := r.get(e)
+	if err != nil {
+		return false, err
+	}
+	var held bool
+	if err := r.w.queryRow(`SELECT rate_slot FROM deliveries WHERE id = ?`, id).Scan(&held); err != nil {
+		return false, fmt.Errorf("read delivery turn: %w", err)
+	}
+	now, step := r.now.UnixMicro(), interval(e)
+	if !held && st.tail > now {
+		at := st.tail
+		st.tail += step
+		return false, r.postpone(id, at)
+	}
+	b := max(st.bucket, now-rateBurst)
+	if b > now {
+		at := max(b, st.refused+step)
+		st.refused = at
+		st.tail = max(st.tail, at+step)
+		return false, r.postpone(id, at)
+	}
+	r.held[id] = held
+	return true, nil
+}
+
+// take starts a delivery admitted (and reserved): the bucket moves on by
+// one interval, and a delivery that held no turn takes the current one.
 func (r *rateSlots) take(id string, e *hook.Endpoint) {
-	if r.held[id] {
-		return
+	st := r.state[e.ID]
+	now, step := r.now.UnixMicro(), interval(e)
+	st.bucket = max(st.bucket, now-rateBurst) + step
+	if !r.held[id] {
+		st.tail = max(st.tail, now) + step
 	}
-	r.next[e.ID] = max(r.next[e.ID], r.now.UnixMicro()) + interval(e)
 }
 
-// save writes the endpoints' next slots back.
+// save writes the endpoints' rate state back.
 func (r *rateSlots) save() error {
-	for id, next := range r.next {
-		if _, err := r.w.exec(`UPDATE endpoints SET rate_next = ? WHERE id = ?`, next, id); err != nil {
-			return fmt.Errorf("update endpoint rate slot: %w", err)
+	for id, st := range r.state {
+		if _, err := r.w.exec(`UPDATE endpoints SET rate_next = ?, rate_bucket = ? WHERE id = ?`, st.tail, st.bucket, id); err != nil {
+			return fmt.Errorf("update endpoint rate state: %w", err)
 		}
 	}
 	return nil

@@ -174,6 +174,15 @@ func testRecoverFilter(t *testing.T, b *bundle) {
 func testClaimRateLimit(t *testing.T, b *bundle) {
 	a := b.account(t)
 	e := b.endpoint(t, a, withControls(nil, "", 2))
+	// Claimed deliveries succeed at once, so no lease runs out later.
+	claim := func(at time.Time) []*store.Claim {
+		t.Helper()
+		cl := b.claim(t, at, 100)
+		for _, c := range cl {
+			b.complete(t, at, 3, ok(c, at))
+		}
+		return cl
+	}
 	free := b.endpoint(t, b.account(t))
 	var order []string
 	for i := range 5 {
@@ -186,7 +195,7 @@ func testClaimRateLimit(t *testing.T, b *bundle) {
 		t.Fatal(err)
 	}
 	now := t0.Add(time.Second)
-	cl := b.claim(t, now, 100)
+	cl := claim(now)
 	var got []string
 	freeClaimed := false
 	for _, c := range cl {
@@ -205,23 +214,42 @@ func testClaimRateLimit(t *testing.T, b *bundle) {
 			t.Errorf("delivery %d: %s, %d attempts, next at %v; want pending, 0, %v", i+1, d.Status, d.Attempts, d.NextAttemptAt, wantAt)
 		}
 	}
-	if again := b.claim(t, now.Add(499*time.Millisecond), 100); len(again) != 0 {
+	if again := claim(now.Add(499 * time.Millisecond)); len(again) != 0 {
 		t.Errorf("claimed %d before the next slot", len(again))
 	}
 	// Each slot in turn; a delivery holding a slot takes no other.
 	for i := 1; i < 5; i++ {
 		at := now.Add(time.Duration(i) * 500 * time.Millisecond)
-		cl := b.claim(t, at, 100)
+		cl := claim(at)
 		if len(cl) != 1 || cl[0].Delivery.ID != order[i] {
 			t.Fatalf("claim at slot %d = %d claims, want delivery %s", i, len(cl), order[i])
 		}
 	}
+	// A node that claims late (all of these turns fell due long ago)
+	// starts one, not every turn missed, and the others wait, in order.
+	var late []string
+	for i := range 3 {
+		late = append(late, b.event(t, a, "call.received", now.Add(3*time.Second+time.Duration(i)*time.Millisecond)).Deliveries[0].ID)
+	}
+	claim(now.Add(3 * time.Second)) // one starts; the others get turns 500 ms apart
+	stalled := now.Add(30 * time.Second)
+	cl = claim(stalled)
+	if len(cl) != 1 || cl[0].Delivery.ID != late[1] {
+		t.Fatalf("late claim took %d deliveries, want 1 (the next in turn)", len(cl))
+	}
+	if d := b.delivery(t, late[2]); !d.NextAttemptAt.After(stalled) {
+		t.Errorf("the other late delivery is due %v, want after %v", d.NextAttemptAt, stalled)
+	}
+	if cl := claim(stalled.Add(time.Second)); len(cl) != 1 || cl[0].Delivery.ID != late[2] {
+		t.Errorf("then the last one: claimed %d", len(cl))
+	}
+
 	// The endpoint is idle now: the next delivery starts at once, and
 	// the slot after it is 500 ms later.
-	later := now.Add(10 * time.Second)
+	later := now.Add(60 * time.Second)
 	r1 := b.event(t, a, "call.received", later)
 	r2 := b.event(t, a, "call.received", later)
-	cl = b.claim(t, later, 100)
+	cl = claim(later)
 	if len(cl) != 1 || cl[0].Delivery.ID != r1.Deliveries[0].ID {
 		t.Fatalf("after idling: claimed %d, want the first new delivery", len(cl))
 	}

@@ -122,8 +122,13 @@ func testAccountCannotStarveAnother(t *testing.T, backend string) {
 		"(%d hostile events, %d hostile requests, at most %d at once)",
 		backend, p50, p99, lp50, lp99, hostileN, hostile.count(), hostile.peak())
 
-	if p := hostile.peak(); p > accountLimit {
-		t.Errorf("the hostile account had %d attempts in flight at once; its limit is %d", p, accountLimit)
+	// The receiver counts a request in flight until it sees its connection
+	// close, a moment after hookd gave the attempt up and freed the slot,
+	// so on a busy machine a few abandoned requests overlap their
+	// successors. Without the limit the account takes every worker (256).
+	if p, bound := hostile.peak(), accountLimit+accountLimit/8; p > bound {
+		t.Errorf("the hostile account had %d attempts in flight at once; its limit is %d (%d allowing for closes the receiver sees late)",
+			p, accountLimit, bound)
 	}
 	// The core assertion: the healthy deliveries did not wait behind the
 	// hostile account. Waiting behind it costs at least one attempt

@@ -21,6 +21,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		"invalid_reference":    400,
 		"invalid_url":          400,
 		"invalid_event_types":  400,
+		"invalid_filter":       400,
 		"unknown_event_type":   400,
 		"invalid_event":        400,
 		"unauthorized":         401,

@@ -18,7 +18,7 @@ const defaultMaxBatchBytes = 8 << 20
 // deliveries (replayed set for a known idempotency key), or its error.
 type batchResultJSON struct {
 	ID         string                `json:"id,omitempty"`
-	Deliveries []submitEventDelivery `json:"deliveries,omitempty"`
+	Deliveries []submitEventDelivery `json:"deliveries,omitzero"` // [] when none, as for POST /v1/events
 	Replayed   bool                  `json:"replayed,omitempty"`
 	Error      *errorJSON            `json:"error,omitempty"`
 }

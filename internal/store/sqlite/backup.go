@@ -41,7 +41,7 @@ func Backup(ctx context.Context, path, dest string) error {
 func vacuumInto(ctx context.Context, path, dest string) error {
 	// mode=ro: this connection never writes to the database, so it needs
 	// no lock and cannot disturb the serving process.
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_busy_timeout=10000")
+	db, err := sql.Open("sqlite", fileURI(path)+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -58,7 +58,7 @@ func vacuumInto(ctx context.Context, path, dest string) error {
 		return fmt.Errorf("copy database: %w", err)
 	}
 	// Check the copy before calling it a backup.
-	cp, err := sql.Open("sqlite", "file:"+dest+"?mode=ro")
+	cp, err := sql.Open("sqlite", fileURI(dest)+"?mode=ro")
 	if err != nil {
 		return fmt.Errorf("open backup: %w", err)
 	}

@@ -180,3 +180,36 @@ func TestLockHelperProcess(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestOpenPathWithURICharacters: '?', '#' and '%' are ordinary characters
+// in a file name; the database, its lock and a backup use the file so named,
+// not a shorter or decoded one.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a#b?c%41.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not at the path given: %v", err)
+	}
+	for _, other := range []string{filepath.Join(dir, "a"), filepath.Join(dir, "aA.db"), filepath.Join(dir, "a#b")} {
+		if _, err := os.Stat(other); err == nil {
+			t.Errorf("a database file was made at %s", other)
+		}
+	}
+	if _, err := sqlite.Open(ctx, path, sqlite.Options{}); err == nil {
+		t.Error("a second Open of the same file succeeded: the lock is not on it")
+	}
+	dest := filepath.Join(t.TempDir(), "copy#1?.db")
+	if err := sqlite.Backup(ctx, path, dest); err != nil {
+		t.Fatalf("backup to %s: %v", dest, err)
+	}
+	if _, err := os.Stat(dest); err != nil {
+		t.Fatalf("the backup is not at the path given: %v", err)
+	}
+}

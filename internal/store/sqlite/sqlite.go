@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,8 +121,17 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// fileURI is the driver's name for the database file at path: a SQLite URI
+// filename, in which '?' starts the parameters, '#' a fragment and '%' an
+// escape, so those three are escaped to name the file itself.
+func fileURI(path string) string {
+	return "file:" + uriEscaper.Replace(path)
+}
+
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
+
 func (s *Store) open(ctx context.Context, opts Options) error {
-	base := "file:" + s.path + "?_journal_mode=WAL&_synchronous=NORMAL"
+	base := fileURI(s.path) + "?_journal_mode=WAL&_synchronous=NORMAL"
 	const wait = "&_busy_timeout=10000"
 	var err error
 	// The writer does not checkpoint the WAL itself (wal_autocheckpoint

@@ -60,8 +60,9 @@ type Relay struct {
 	hc       *http.Client
 	jobs     chan relayJob
 	wg       sync.WaitGroup
-	// failed counts sends that did not get a 2xx (not retried: the
-	// relay keeps nothing to retry from).
+	// failed counts sends that did not get a 2xx after relayTries
+	// attempts. The relay retries in memory only: it keeps nothing that
+	// would survive its process.
 	failed atomic.Int64
 }
 
@@ -116,11 +117,25 @@ func (r *Relay) Close() {
 func (r *Relay) send() {
 	defer r.wg.Done()
 	for j := range r.jobs {
-		if err := relayPost(r.hc, j.ep, j.msgID, j.body); err != nil {
-			r.failed.Add(1)
+		for try := 1; ; try++ {
+			err := relayPost(r.hc, j.ep, j.msgID, j.body)
+			if err == nil {
+				break
+			}
+			if try == relayTries {
+				r.failed.Add(1)
+				break
+			}
+			// A loaded receiver or machine can fail a send now and then;
+			// hookd retries such a failure, and so does its yardstick.
+			time.Sleep(time.Duration(try) * 100 * time.Millisecond)
 		}
 	}
 }
+
+// relayTries is how many times the relay sends a delivery before it
+// counts it as failed.
+const relayTries = 4
 
 // relayPost signs body and POSTs it, with the headers hookd sends.
 func relayPost(hc *http.Client, ep *relayEndpoint, msgID string, body []byte) error {

@@ -191,21 +191,12 @@ func waitReady(t *testing.T, url string, want int, within, bound time.Duration) 
 // returns how many requests arrived beyond one per event.
 func waitDelivered(t *testing.T, rcv *receiver, accepted map[string]string) int {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		missing := 0
-		for _, id := range accepted {
-			if rcv.countFor(id) == 0 {
-				missing++
-			}
-		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted events were never delivered", missing, len(accepted))
-		}
-		time.Sleep(50 * time.Millisecond)
+	ids := make([]string, 0, len(accepted))
+	for _, id := range accepted {
+		ids = append(ids, id)
+	}
+	if missing := rcv.waitEach(ids, 60*time.Second); missing > 0 {
+		t.Fatalf("%d of %d accepted events were never delivered", missing, len(accepted))
 	}
 	return rcv.count() - len(accepted)
 }

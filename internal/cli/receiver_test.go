@@ -185,6 +185,24 @@ func (r *receiver) paths() []string {
 	return out
 }
 
+// waitEach waits until the receiver got each of ids (webhook-id) at least
+// once, polling until within has passed; it returns how many never came.
+func (r *receiver) waitEach(ids []string, within time.Duration) (missing int) {
+	deadline := time.Now().Add(within)
+	for {
+		missing = 0
+		for _, id := range ids {
+			if r.countFor(id) == 0 {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			return missing
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (r *receiver) peak() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -139,21 +139,8 @@ func TestShutdownWithDatabaseOut(t *testing.T) {
 				proxy.remove("blackhole")
 			}
 			p2 := startProcess(t, env, slices.Concat(args, []string{"--db", db, "--data-dir", t.TempDir()})...)
-			deadline := time.Now().Add(lease + 60*time.Second)
-			for {
-				missing := 0
-				for _, id := range accepted {
-					if rcv.countFor(id) == 0 {
-						missing++
-					}
-				}
-				if missing == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d of %d accepted events never delivered after the restart:\n%s", missing, len(accepted), p2.logs.String())
-				}
-				time.Sleep(100 * time.Millisecond)
+			if missing := rcv.waitEach(accepted, lease+60*time.Second); missing > 0 {
+				t.Fatalf("%d of %d accepted events never delivered after the restart:\n%s", missing, len(accepted), p2.logs.String())
 			}
 		})
 	}
@@ -264,21 +251,8 @@ func TestRollingRestartLosesNothing(t *testing.T) {
 		ids = append(ids, id)
 	}
 	mu.Unlock()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		missing := 0
-		for _, id := range ids {
-			if rcv.countFor(id) == 0 {
-				missing++
-			}
-		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted events never delivered", missing, len(ids))
-		}
-		time.Sleep(100 * time.Millisecond)
+	if missing := rcv.waitEach(ids, 90*time.Second); missing > 0 {
+		t.Fatalf("%d of %d accepted events never delivered", missing, len(ids))
 	}
 	t.Logf("%d events accepted and delivered; the receiver got %d requests", len(ids), rcv.count())
 }

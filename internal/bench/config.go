@@ -43,6 +43,7 @@ type runConfig struct {
 	Profile         string        `json:"profile,omitempty"`
 	ProfileSeconds  int           `json:"profile_seconds,omitempty"`
 	ProfileDelay    time.Duration `json:"profile_delay,omitempty"`
+	TraceSeconds    int           `json:"trace_seconds,omitempty"`
 	KeepTmp         bool          `json:"keep_tmp,omitempty"`
 	Reference       string        `json:"reference,omitempty"`
 	HookdArgs       []string      `json:"hookd_args,omitempty"`
@@ -88,6 +89,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.Profile, "profile", "", "write a CPU profile of hookd per phase into this directory (hookd --pprof)")
 	fs.IntVar(&c.ProfileSeconds, "profile-seconds", 10, "length of each CPU profile")
 	fs.DurationVar(&c.ProfileDelay, "profile-delay", 2*time.Second, "start each CPU profile this long into the phase")
+	fs.IntVar(&c.TraceSeconds, "trace-seconds", 0, "with --profile: also an execution trace (runtime/trace) of each node this long, taken with the CPU profile (go tool trace)")
 	fs.StringVar(&c.Reference, "reference", "", "backlog: results JSON of a max run, to compare the drain rate with (as % of each run's raw ceiling)")
 	fs.BoolVar(&c.KeepTmp, "keep-tmp", false, "keep the temporary directory (databases, logs)")
 	fs.IntVar(&c.Fanout, "fanout", 5, "steady-fanout: endpoints per event (accounts = endpoints / fanout)")

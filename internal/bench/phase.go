@@ -376,6 +376,20 @@ func (r *runner) profile(ctx context.Context, cl *cluster, name string) <-chan s
 				}
 				r.printf("[%s] CPU profile of %s: %s\n", name, n.name, path)
 			}()
+			if r.cfg.TraceSeconds <= 0 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				path := filepath.Join(r.cfg.Profile, fmt.Sprintf("%s-%s-%s.trace", r.cfg.Scenario, name, n.name))
+				url := fmt.Sprintf("http://%s/debug/pprof/trace?seconds=%d", n.metricsAddr, r.cfg.TraceSeconds)
+				if err := fetchTo(ctx, url, path); err != nil {
+					r.printf("trace of %s: %v\n", n.name, err)
+					return
+				}
+				r.printf("[%s] execution trace of %s: %s\n", name, n.name, path)
+			}()
 		}
 		wg.Wait()
 	}()

@@ -555,6 +555,7 @@ func (d *Dispatcher) untake(endpointID, accountID string) (wasFull bool) {
 func (d *Dispatcher) done(endpointID string) {
 	d.mu.Lock()
 	wasFull := d.busy >= d.cfg.Workers
+	backlog := d.backlog
 	d.busy--
 	d.mu.Unlock()
 	if wasFull {
@@ -563,7 +564,13 @@ func (d *Dispatcher) done(endpointID string) {
 	if endpointID != "" {
 		d.cfg.Metrics.InFlight.Dec()
 	}
-	d.Kick()
+	if backlog {
+		// The last claim took all it asked for: more may be due, waiting
+		// for this worker. Otherwise a freed worker has nothing to look
+		// for (new work is handed off or wakes the loop itself), and a
+		// look per attempt would cost two queries per delivery.
+		d.Kick()
+	}
 }
 
 // release gives back work claimed but not started because of Stop.
@@ -735,13 +742,20 @@ func (d *Dispatcher) writeResults(ctx context.Context, batch []*hook.Result) {
 }
 
 func (d *Dispatcher) recordFinished(batch []*hook.Result, res *store.DeliveryCompleteResult) {
+	retries := false
 	for _, r := range batch {
 		switch {
 		case r.OK:
 			d.cfg.Metrics.DeliveriesFinished.WithLabelValues(hook.StatusSucceeded).Inc()
 		case r.RetryAt.IsZero():
 			d.cfg.Metrics.DeliveriesFinished.WithLabelValues(hook.StatusFailed).Inc()
+		default:
+			retries = true
 		}
+	}
+	if retries {
+		// The claim loop's timer must learn of the retries' due times.
+		d.Kick()
 	}
 	for _, e := range res.Disabled {
 		d.cfg.Metrics.EndpointsDisabled.WithLabelValues(e.Reason).Inc()

@@ -563,7 +563,10 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.DeliveryCompleteP
 		}
 	}
 	var out *store.DeliveryCompleteResult
-	err := s.write(ctx, wake, func(w *wtx) error {
+	// Does not wake the dispatcher: the results come from it, and it
+	// looks again itself when one of them scheduled a retry
+	// (Dispatcher.recordFinished).
+	err := s.write(ctx, relaxed, func(w *wtx) error {
 		out = &store.DeliveryCompleteResult{}
 		c := completion{w: w, p: p, out: out, endpoints: make(map[string]*endpointState)}
 		for i, r := range p.Results {

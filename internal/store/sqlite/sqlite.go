@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,8 +68,12 @@ type Store struct {
 	// walRestart is the WAL size, in pages, past which the checkpointer
 	// makes the log start over (defaultWALRestart; tests lower it).
 	walRestart atomic.Int64
-	work       chan struct{}
-	health     writeHealth // see WriteProbe
+	// restartMu is held by the writer for each batch and by the
+	// checkpointer for a RESTART, so that commits wait for a RESTART on
+	// it and not in SQLite's busy handler.
+	restartMu sync.Mutex
+	work      chan struct{}
+	health    writeHealth // see WriteProbe
 	// failCommit makes the next commit fail (rolled back instead): the
 	// storage contract's tests inject a failed commit with it.
 	failCommit atomic.Bool
@@ -137,7 +142,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	// The writer does not checkpoint the WAL itself (wal_autocheckpoint
 	// 0): a background connection does, so that copying pages back into
 	// the database never stalls a commit.
-	s.wdb, err = sql.Open("sqlite", base+wait+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=secure_delete(FAST)")
+	s.wdb, err = sql.Open("sqlite", base+wait+"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit("+strconv.Itoa(walFileLimit)+")&_pragma=secure_delete(FAST)")
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -211,17 +216,58 @@ func (s *Store) checkpointLoop(interval time.Duration) {
 // makes the log start over: 64 MiB with SQLite's 4 KiB pages.
 const defaultWALRestart = 16384
 
+// walFileLimit is journal_size_limit: the size, in bytes, the WAL file is
+// cut back to when the log starts over. It is twice what a restart
+// leaves (64 MiB of pages plus their frame headers), so that an ordinary
+// restart writes the log over in place: cutting it back each time held
+// the writer's next commit in ftruncate for about 22 ms every 2–3 s at
+// 2,500 deliveries/s (docs/performance.md, "Stalls"). Only a log that
+// grew past it (a burst the checkpointer could not keep up with) is cut.
+const walFileLimit = 2 * defaultWALRestart * 4096
+
 // checkpoint runs one pass of checkpointLoop and returns the WAL's size
-// in pages as the PASSIVE pass found it.
+// in pages as the first PASSIVE pass found it.
+//
+// A RESTART holds the writer while it copies the frames left and syncs
+// the database file: with 1,024 frames left (the old rule, limit/16)
+// that held commits for 25–30 ms every 2 s at 2,500 deliveries/s, the
+// largest stall in an execution trace of steady fan-out
+// (docs/performance.md, "Stalls"). So once the log is past the restart
+// size, further PASSIVE passes (which never hold the writer) catch up
+// first, and the RESTART runs when at most restartLeft frames are left.
+// Under writes so heavy that the passes never catch up, the log still
+// starts over once it is four times the restart size, whatever is left.
 func (s *Store) checkpoint() (logPages int) {
-	var busy, done int
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+	passive := func() (logPages, done int, ok bool) {
+		var busy int
+		err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done)
+		return logPages, done, err == nil
+	}
+	logPages, done, ok := passive()
+	if !ok {
 		return 0
 	}
-	if limit := int(s.walRestart.Load()); logPages >= limit && logPages-done <= limit/16 {
-		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logPages, &done)
+	limit := int(s.walRestart.Load())
+	if logPages < limit {
+		return logPages
+	}
+	left := max(limit/256, 1)
+	size, copied := logPages, done
+	for range 4 {
+		if size-copied <= left {
+			break
+		}
+		if size, copied, ok = passive(); !ok {
+			return logPages
+		}
+	}
+	if size-copied <= left || size >= 4*limit {
+		var busy int
+		s.restartMu.Lock()
+		_ = s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &size, &copied)
+		s.restartMu.Unlock()
 	}
 	return logPages
 }

@@ -199,6 +199,11 @@ func (s *Store) runBatch(ops []*writeOp) {
 	// may thus run twice and ask their callers' Reserve twice; the
 	// storage contract allows it (callers give back what their answer
 	// does not use). A failed commit fails every op of the batch.
+	// A RESTART checkpoint holds SQLite's write lock; waiting for it here
+	// rather than in SQLite's busy handler (which sleeps 1, 2, 5, 10 ms…)
+	// resumes commits as soon as it is over (see Store.checkpoint).
+	s.restartMu.Lock()
+	defer s.restartMu.Unlock()
 	err := s.inTx(ctx, durable, func() error {
 		for _, op := range live {
 			if err := s.runOp(w, op); err != nil {

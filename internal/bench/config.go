@@ -44,6 +44,7 @@ type runConfig struct {
 	ProfileSeconds  int           `json:"profile_seconds,omitempty"`
 	ProfileDelay    time.Duration `json:"profile_delay,omitempty"`
 	TraceSeconds    int           `json:"trace_seconds,omitempty"`
+	Warmup          time.Duration `json:"warmup,omitempty"`
 	KeepTmp         bool          `json:"keep_tmp,omitempty"`
 	Reference       string        `json:"reference,omitempty"`
 	HookdArgs       []string      `json:"hookd_args,omitempty"`
@@ -76,6 +77,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.Submitters, "submitters", 32, "goroutines submitting events through the API")
 	fs.Float64Var(&c.Rate, "rate", 1000, "steady: events per second, paced open-loop")
 	fs.DurationVar(&c.Duration, "duration", 60*time.Second, "steady: how long to submit")
+	fs.DurationVar(&c.Warmup, "warmup", 5*time.Second, "steady-fanout: submit at --rate this long first, not counted (connections opened, caches filled), and report it apart")
 	fs.DurationVar(&c.CeilingDuration, "ceiling-duration", 10*time.Second, "how long to measure the raw ceiling (0: skip it)")
 	fs.IntVar(&c.Concurrency, "concurrency", 256, "hookd's --concurrency, and the raw-ceiling client's concurrency")
 	fs.StringVar(&c.DB, "db", "", "postgres:// URL: run hookd on a fresh database created there (pg default: "+defaultPostgresURL+")")

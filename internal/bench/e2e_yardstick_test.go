@@ -1,6 +1,10 @@
 package bench
 
-import "testing"
+import (
+	"slices"
+	"strings"
+	"testing"
+)
 
 // The relay runs in the same run as max and is compared with hookd.
 func TestRunMaxRelayEndToEnd(t *testing.T) {
@@ -23,10 +27,10 @@ func TestRunMaxRelayEndToEnd(t *testing.T) {
 }
 
 // steady-fanout paces events to 5 endpoints each, then the relay at the
-// same pace.
+// same pace, each after a warm-up that is reported apart and not counted.
 func TestRunSteadyFanoutEndToEnd(t *testing.T) {
 	res, stdout := runEndToEnd(t, "--scenario", "steady-fanout", "--rate", "50", "--duration", "3s", "--endpoints", "10",
-		"--ceiling-duration", "0")
+		"--warmup", "1s", "--ceiling-duration", "0")
 	if len(res.Phases) != 2 || res.Phases[0].Name != "steady-fanout" || res.Phases[1].Name != "relay-steady-fanout" {
 		t.Fatalf("phases = %+v, want steady-fanout and its relay\n%s", res.Phases, stdout)
 	}
@@ -35,6 +39,13 @@ func TestRunSteadyFanoutEndToEnd(t *testing.T) {
 		if p.Events < 15 || p.Expected != 5*p.Events || p.Deliveries < uint64(p.Expected) || p.Incomplete {
 			t.Errorf("%s = events %d expected %d deliveries %d incomplete %t; want 5 deliveries per event, all arrived",
 				p.Name, p.Events, p.Expected, p.Deliveries, p.Incomplete)
+		}
+		// The warm-up's 50 events (250 deliveries) are not counted.
+		if p.Deliveries >= uint64(p.Expected)+250 {
+			t.Errorf("%s counted %d deliveries for %d expected: the warm-up's were counted", p.Name, p.Deliveries, p.Expected)
+		}
+		if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.HasPrefix(n, "warm-up (not counted): 50 events") }) {
+			t.Errorf("%s notes = %q; want the warm-up's figures", p.Name, p.Notes)
 		}
 		if p.Latency.P99 <= 0 || p.Latency.Max < p.Latency.P99 || p.CPUMsPerEvent <= 0 {
 			t.Errorf("%s latency %+v, CPU %v ms/event; want figures", p.Name, p.Latency, p.CPUMsPerEvent)

@@ -14,7 +14,7 @@ import (
 // CPU per event and per delivery.
 func (r *runner) scenarioSteadyFanout(ctx context.Context) error {
 	name := r.phaseName("steady-fanout", r.cfg.Nodes[0])
-	if _, err := r.deliveryPhase(ctx, phaseSpec{name: name, nodes: r.cfg.Nodes[0], paced: true}); err != nil {
+	if _, err := r.deliveryPhase(ctx, phaseSpec{name: name, nodes: r.cfg.Nodes[0], paced: true, warmup: true}); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	p := &r.res.Phases[len(r.res.Phases)-1]

@@ -36,6 +36,12 @@ func (r *runner) relayPhase(ctx context.Context, name string, paced bool) (*Phas
 	if err != nil {
 		return nil, err
 	}
+	var warm string
+	if paced {
+		if warm, err = r.warmUp(ctx, name, []*client.Client{api}, accounts); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.rcv.reset(ctx); err != nil {
 		return nil, err
 	}
@@ -59,6 +65,9 @@ func (r *runner) relayPhase(ctx context.Context, name string, paced bool) (*Phas
 		res.CPUMsPerEvent = round(res.HookdCPUS*1000/float64(res.Events), 4)
 	}
 	res.Notes = append(res.Notes, "the minimal relay (decode, sign, send; no storage): its hookd_* figures are the relay process's")
+	if warm != "" {
+		res.Notes = append(res.Notes, warm)
+	}
 	r.res.Phases = append(r.res.Phases, *res)
 	return res, nil
 }

@@ -9,6 +9,8 @@ import (
 	"math"
 	"runtime"
 	"time"
+
+	"github.com/hookd/hookd/client"
 )
 
 // phaseSpec describes one measured run of hookd.
@@ -25,6 +27,51 @@ type phaseSpec struct {
 	sample bool
 	// filter is every endpoint's payload filter (none if empty).
 	filter json.RawMessage
+	// warmup submits at --rate for --warmup before the measured part.
+	warmup bool
+}
+
+// warmUp submits --rate events/s for --warmup through clients and waits
+// for their deliveries, so that the measured part starts as a running
+// service would: connections to the receiver open, caches and the heap
+// grown. Its figures are returned as a note, not counted: a cold start
+// opens a TLS connection per concurrent request to each endpoint, which
+// a service does once (docs/performance.md, "Stalls").
+func (r *runner) warmUp(ctx context.Context, name string, clients []*client.Client, accounts []string) (string, error) {
+	n := int(r.cfg.Rate * r.cfg.Warmup.Seconds())
+	if n <= 0 {
+		return "", nil
+	}
+	if err := r.rcv.reset(ctx); err != nil {
+		return "", err
+	}
+	r.printf("[%s] warm-up: %d events at %.0f/s, not counted\n", name, n, r.cfg.Rate)
+	sub := newSubmitter(clients, accounts, r.payloads, nil)
+	sub.runPaced(ctx, n, r.cfg.Rate, max(r.cfg.Submitters, 64))
+	if f := sub.failed.Load(); f > 0 {
+		return "", fmt.Errorf("warm-up: %d submissions failed: %v", f, sub.firstErr.Load())
+	}
+	want := uint64(sub.deliveries.Load())
+	last, progress := uint64(0), time.Now()
+	for {
+		st, err := r.rcv.stats(ctx)
+		if err != nil {
+			return "", err
+		}
+		if st.Deliveries >= want {
+			return fmt.Sprintf("warm-up (not counted): %s events in %s, %s deliveries, accept→arrival p50 %s ms, p99 %s ms, max %s ms",
+				count(int64(n)), r.cfg.Warmup, count(int64(want)), fmtMS(st.Latency.Quantile(0.5)), fmtMS(st.Latency.Quantile(0.99)),
+				fmtMS(time.Duration(st.Latency.MaxUS)*time.Microsecond)), nil
+		}
+		if st.Deliveries > last {
+			last, progress = st.Deliveries, time.Now()
+		} else if time.Since(progress) > r.cfg.StallTimeout {
+			return "", fmt.Errorf("warm-up: %d of %d deliveries arrived, none for %s", st.Deliveries, want, r.cfg.StallTimeout)
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return "", err
+		}
+	}
 }
 
 // deliveryPhase starts hookd, creates the accounts and endpoints, submits
@@ -40,6 +87,12 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 	top, err := r.createTopology(ctx, cl.nodes[0].api, spec.hang, spec.filter)
 	if err != nil {
 		return nil, err
+	}
+	var warm string
+	if spec.warmup {
+		if warm, err = r.warmUp(ctx, spec.name, cl.clients(), top.accounts); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.rcv.reset(ctx); err != nil {
 		return nil, err
@@ -86,6 +139,9 @@ func (r *runner) deliveryPhase(ctx context.Context, spec phaseSpec) (_ *PhaseRes
 	res := r.phaseResult(spec.name, nodes, sub, st, counts(spec.skip), u0, u1)
 	res.Incomplete = incomplete
 	res.Samples = taken
+	if warm != "" {
+		res.Notes = append(res.Notes, warm)
+	}
 	if len(spec.hang) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d of %d endpoints hang; figures count the healthy ones; %d requests hung", len(spec.hang), r.cfg.Endpoints, st.Hung))
 	} else if len(spec.skip) > 0 && spec.sample {

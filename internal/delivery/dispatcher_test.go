@@ -242,3 +242,45 @@ func (b *bundle) wait(t *testing.T, n int) {
 		}
 	}
 }
+
+// countingStore counts the claim loop's store calls.
+type countingStore struct {
+	store.Store
+	claims, nextDue atomic.Int32
+}
+
+func (s *countingStore) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*store.Claim, error) {
+	s.claims.Add(1)
+	return s.Store.DeliveryClaim(ctx, p)
+}
+
+func (s *countingStore) DeliveryNextDue(ctx context.Context, now time.Time) (time.Time, bool, error) {
+	s.nextDue.Add(1)
+	return s.Store.DeliveryNextDue(ctx, now)
+}
+
+// A delivery handed to a worker as its event is stored costs no claim
+// pass: neither its attempt's end nor its result's commit sends the claim
+// loop looking for work that is not there (each look is two queries).
+func TestHandoffCostsNoClaimPass(t *testing.T) {
+	b := setup(t, 0)
+	close(b.release)
+	cs := &countingStore{Store: b.st}
+	d := startDispatcher(t, delivery.Config{Store: cs, Workers: 8, EndpointConcurrency: 4, PollInterval: time.Hour})
+	const events = 40
+	for range events {
+		b.event(t, d)
+		b.wait(t, 1)
+	}
+	if err := d.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.seen.Load(); n != events {
+		t.Fatalf("%d requests arrived, want %d", n, events)
+	}
+	// The loop looks once as it starts; before, it looked again after
+	// each of the 40 attempts.
+	if c, n := cs.claims.Load(), cs.nextDue.Load(); c > 3 || n > 3 {
+		t.Errorf("%d claim passes and %d next-due queries for %d handed-off deliveries; want at most 3 each", c, n, events)
+	}
+}

@@ -364,32 +364,24 @@ func (r *runner) profile(ctx context.Context, cl *cluster, name string) <-chan s
 			return
 		}
 		var wg sync.WaitGroup
+		// fetch saves one node's /debug/pprof/<endpoint> as <file ext>.
+		fetch := func(n *node, what, endpoint string, seconds int, ext string) {
+			defer wg.Done()
+			path := filepath.Join(r.cfg.Profile, fmt.Sprintf("%s-%s-%s.%s", r.cfg.Scenario, name, n.name, ext))
+			url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", n.metricsAddr, endpoint, seconds)
+			if err := fetchTo(ctx, url, path); err != nil {
+				r.printf("%s of %s: %v\n", what, n.name, err)
+				return
+			}
+			r.printf("[%s] %s of %s: %s\n", name, what, n.name, path)
+		}
 		for _, n := range cl.nodes {
 			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				path := filepath.Join(r.cfg.Profile, fmt.Sprintf("%s-%s-%s.pprof", r.cfg.Scenario, name, n.name))
-				url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", n.metricsAddr, r.cfg.ProfileSeconds)
-				if err := fetchTo(ctx, url, path); err != nil {
-					r.printf("profile of %s: %v\n", n.name, err)
-					return
-				}
-				r.printf("[%s] CPU profile of %s: %s\n", name, n.name, path)
-			}()
-			if r.cfg.TraceSeconds <= 0 {
-				continue
+			go fetch(n, "CPU profile", "profile", r.cfg.ProfileSeconds, "pprof")
+			if r.cfg.TraceSeconds > 0 {
+				wg.Add(1)
+				go fetch(n, "execution trace", "trace", r.cfg.TraceSeconds, "trace")
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				path := filepath.Join(r.cfg.Profile, fmt.Sprintf("%s-%s-%s.trace", r.cfg.Scenario, name, n.name))
-				url := fmt.Sprintf("http://%s/debug/pprof/trace?seconds=%d", n.metricsAddr, r.cfg.TraceSeconds)
-				if err := fetchTo(ctx, url, path); err != nil {
-					r.printf("trace of %s: %v\n", n.name, err)
-					return
-				}
-				r.printf("[%s] execution trace of %s: %s\n", name, n.name, path)
-			}()
 		}
 		wg.Wait()
 	}()

@@ -99,15 +99,7 @@ func (c *Client) SubmitEvent(ctx context.Context, p SubmitEventParams) (*SubmitE
 		if p.IdempotencyKey == "" || try == submitRetries || !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
 			return nil, err
 		}
-		wait := e.RetryAfter
-		if wait <= 0 {
-			wait = time.Second
-		}
-		t := time.NewTimer(min(wait, maxRetryWait))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !waitRetry(ctx, e) {
 			return nil, err
 		}
 	}
@@ -120,6 +112,24 @@ const (
 	// maxRetryWait caps the wait a Retry-After asks for.
 	maxRetryWait = 30 * time.Second
 )
+
+// waitRetry waits before repeating a call that got e (a 503): as long as
+// its Retry-After asks, 1 s without one, at most maxRetryWait. It reports
+// false if ctx ended first.
+func waitRetry(ctx context.Context, e *Error) bool {
+	wait := e.RetryAfter
+	if wait <= 0 {
+		wait = time.Second
+	}
+	t := time.NewTimer(min(wait, maxRetryWait))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // GetEvent returns a stored event (GET /v1/events/{id}).
 func (c *Client) GetEvent(ctx context.Context, id string) (*Envelope, error) {

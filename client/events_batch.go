@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 )
 
 // MaxBatchEvents is the most events one SubmitEvents call may carry.
@@ -83,15 +82,7 @@ func (c *Client) SubmitEvents(ctx context.Context, events []SubmitEventParams) (
 		if !keyed || len(events) == 0 || try == submitRetries || !errors.As(err, &e) || e.StatusCode != http.StatusServiceUnavailable {
 			return nil, err
 		}
-		wait := e.RetryAfter
-		if wait <= 0 {
-			wait = time.Second
-		}
-		t := time.NewTimer(min(wait, maxRetryWait))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !waitRetry(ctx, e) {
 			return nil, err
 		}
 	}

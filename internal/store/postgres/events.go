@@ -106,25 +106,8 @@ func (s *Store) eventReplay(ctx context.Context, p *store.EventCreateParams) (*s
 			if !bytes.Equal(hash, p.RequestHash) {
 				return hook.IdempotencyConflict(p.IdempotencyTTL)
 			}
-			var (
-				first *hook.Event
-				dels  []*hook.Delivery
-			)
-			t.queue(`SELECT `+eventColumns+` FROM events WHERE id = $1`, eventID).QueryRow(func(r pgx.Row) error {
-				var err error
-				first, err = scanEvent(r)
-				if errors.Is(err, store.ErrNotFound) {
-					return nil // pruned by retention: start afresh
-				}
-				return err
-			})
-			t.queue(`SELECT `+deliveryColumns+` FROM deliveries WHERE event_id = $1 AND trigger = 'scheduled' ORDER BY id`,
-				eventID).Query(func(rows pgx.Rows) error {
-				var err error
-				dels, err = scanDeliveries(rows)
-				return err
-			})
-			if err := t.flush(); err != nil {
+			first, dels, err := t.firstAnswer(eventID)
+			if err != nil {
 				return err
 			}
 			if first != nil {
@@ -143,6 +126,30 @@ func (s *Store) eventReplay(ctx context.Context, p *store.EventCreateParams) (*s
 		return nil
 	})
 	return out, err
+}
+
+// firstAnswer reads the event an idempotency key first created and its
+// scheduled deliveries, in one round trip; first is nil if retention has
+// pruned the event (the key then starts afresh).
+func (t *txn) firstAnswer(eventID string) (first *hook.Event, dels []*hook.Delivery, err error) {
+	t.queue(`SELECT `+eventColumns+` FROM events WHERE id = $1`, eventID).QueryRow(func(r pgx.Row) error {
+		var err error
+		first, err = scanEvent(r)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	t.queue(`SELECT `+deliveryColumns+` FROM deliveries WHERE event_id = $1 AND trigger = 'scheduled' ORDER BY id`,
+		eventID).Query(func(rows pgx.Rows) error {
+		var err error
+		dels, err = scanDeliveries(rows)
+		return err
+	})
+	if err := t.flush(); err != nil {
+		return nil, nil, err
+	}
+	return first, dels, nil
 }
 
 // createEvent stores ev and queues one scheduled delivery for every

@@ -210,25 +210,8 @@ func (t *txn) batchPlan(p *store.EventCreateParams, k *batchKey, i int) (batchPl
 		if !bytes.Equal(k.hash, p.RequestHash) {
 			return batchPlan{}, hook.IdempotencyConflict(p.IdempotencyTTL)
 		}
-		var (
-			first *hook.Event
-			dels  []*hook.Delivery
-		)
-		t.queue(`SELECT `+eventColumns+` FROM events WHERE id = $1`, k.eventID).QueryRow(func(r pgx.Row) error {
-			var err error
-			first, err = scanEvent(r)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // pruned by retention: start afresh
-			}
-			return err
-		})
-		t.queue(`SELECT `+deliveryColumns+` FROM deliveries WHERE event_id = $1 AND trigger = 'scheduled' ORDER BY id`,
-			k.eventID).Query(func(rows pgx.Rows) error {
-			var err error
-			dels, err = scanDeliveries(rows)
-			return err
-		})
-		if err := t.flush(); err != nil {
+		first, dels, err := t.firstAnswer(k.eventID)
+		if err != nil {
 			return batchPlan{}, err
 		}
 		if first != nil {

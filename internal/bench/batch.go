@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd/client"
@@ -89,25 +87,7 @@ func (r *runner) intakePhase(ctx context.Context, base string, batchSize int) (_
 // runBatches submits events 0..n-1 in batches of size from workers
 // goroutines, closed loop.
 func (s *submitter) runBatches(ctx context.Context, n, size, workers int) {
-	defer close(s.done)
-	s.startNS.Store(time.Now().UnixNano())
-	defer func() { s.endNS.Store(time.Now().UnixNano()) }()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				from := int(next.Add(int64(size))) - size
-				if from >= n {
-					return
-				}
-				s.submitBatch(ctx, from, min(from+size, n))
-			}
-		}()
-	}
-	wg.Wait()
+	s.runClosedSteps(ctx, n, size, workers, func(from, to int) { s.submitBatch(ctx, from, to) })
 }
 
 // submitBatch sends events from..to-1 (as submit would send each) in one

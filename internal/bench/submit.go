@@ -85,6 +85,13 @@ func transient(err error) bool {
 // runClosed submits events 0..n-1 from workers goroutines, each sending
 // the next event as soon as hookd answered the last (closed loop).
 func (s *submitter) runClosed(ctx context.Context, n, workers int) {
+	s.runClosedSteps(ctx, n, 1, workers, func(from, _ int) { s.submit(ctx, from, time.Now()) })
+}
+
+// runClosedSteps hands events 0..n-1 out in steps of size (the last may
+// be shorter) to workers goroutines, each calling send(from, to) for the
+// next step as soon as the last returned.
+func (s *submitter) runClosedSteps(ctx context.Context, n, size, workers int, send func(from, to int)) {
 	defer close(s.done)
 	s.startNS.Store(time.Now().UnixNano())
 	defer func() { s.endNS.Store(time.Now().UnixNano()) }()
@@ -95,11 +102,11 @@ func (s *submitter) runClosed(ctx context.Context, n, workers int) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
+				from := int(next.Add(int64(size))) - size
+				if from >= n {
 					return
 				}
-				s.submit(ctx, i, time.Now())
+				send(from, min(from+size, n))
 			}
 		}()
 	}
